@@ -1,0 +1,18 @@
+"""Weilinli: the Chalice app. Creates the app, wires observability and registers blueprints."""
+
+from __future__ import annotations
+
+from chalice import Chalice
+
+from chalicelib import observability
+from chalicelib.api import auth, membership, meta, units
+from chalicelib.api.security import security
+from chalicelib.consumers import notifications
+
+app = Chalice(app_name="weilinli")
+app.api.cors = False
+observability.register(app)
+
+app.register_blueprint(security)
+for blueprint in (meta.bp, auth.bp, units.bp, membership.bp, notifications.bp):
+    app.register_blueprint(blueprint)

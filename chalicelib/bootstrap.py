@@ -1,0 +1,127 @@
+"""The composition root: use cases wired to their AWS adapters, built on first use and kept warm.
+
+Entry points call these getters; nothing is built (and nothing calls AWS) at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from chalicelib.adapters import secrets
+from chalicelib.adapters.definitions import NOTIFICATIONS
+from chalicelib.adapters.ephemeral import DynamoOneTimeCodes, DynamoRateLimiter
+from chalicelib.adapters.inbox import DynamoAccessLog, DynamoInbox, SqsNotificationPublisher
+from chalicelib.adapters.people import (
+    DynamoJoinCodeRepository,
+    DynamoUnitRepository,
+    DynamoUserRepository,
+    user_from_image,
+)
+from chalicelib.adapters.providers import HttpSmsSender, HttpWeChatLogin
+from chalicelib.adapters.tokens import JwtTokens
+from chalicelib.services.auth import AuthService, OtpPolicy
+from chalicelib.services.membership import JoinPolicy, MembershipService
+from chalicelib.services.notifications import BindingEvents, NotificationService
+from chalicelib.services.units import UnitService
+from chalicelib.settings import Settings, get_settings
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+CLOCK = SystemClock()
+
+
+def _derived_key(settings: Settings, purpose: str) -> bytes:
+    """A key for one purpose, derived from the JWT secret so each purpose's key differs."""
+    return hmac.new(secrets.jwt_secret(settings).encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=1)
+def tokens() -> JwtTokens:
+    settings = get_settings()
+    return JwtTokens(secrets.jwt_secret(settings), settings.token_ttl_seconds)
+
+
+@lru_cache(maxsize=1)
+def phone_key() -> bytes:
+    return secrets.phone_hash_key(get_settings()).encode()
+
+
+@lru_cache(maxsize=1)
+def users() -> DynamoUserRepository:
+    return DynamoUserRepository()
+
+
+@lru_cache(maxsize=1)
+def auth_service() -> AuthService:
+    settings = get_settings()
+    return AuthService(
+        users=users(),
+        codes=DynamoOneTimeCodes(CLOCK),
+        limiter=DynamoRateLimiter(CLOCK),
+        sms=HttpSmsSender(
+            settings.sms_api_base, settings.sms_account_sid, secrets.sms_auth_token(settings), settings.sms_from
+        ),
+        wechat=HttpWeChatLogin(settings.wechat_api_base, settings.wechat_app_id, secrets.wechat_app_secret(settings)),
+        tokens=tokens(),
+        clock=CLOCK,
+        phone_key=phone_key(),
+        policy=OtpPolicy(
+            ttl_seconds=settings.otp_ttl_seconds,
+            max_tries=settings.otp_max_tries,
+            per_minute=settings.otp_per_minute,
+            per_day=settings.otp_per_day,
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def unit_service() -> UnitService:
+    return UnitService(DynamoUnitRepository(), users(), CLOCK, phone_key())
+
+
+@lru_cache(maxsize=1)
+def membership_service() -> MembershipService:
+    settings = get_settings()
+    return MembershipService(
+        units=DynamoUnitRepository(),
+        users=users(),
+        join_codes=DynamoJoinCodeRepository(),
+        access_log=DynamoAccessLog(),
+        clock=CLOCK,
+        code_key=_derived_key(settings, "join-codes"),
+        phone_key=phone_key(),
+        policy=JoinPolicy(ttl_seconds=settings.join_code_ttl_seconds, max_uses=settings.join_code_max_uses),
+    )
+
+
+@lru_cache(maxsize=1)
+def notification_service() -> NotificationService:
+    return NotificationService(DynamoInbox())
+
+
+@lru_cache(maxsize=1)
+def binding_events() -> BindingEvents:
+    publisher = SqsNotificationPublisher(get_settings().queue_name(NOTIFICATIONS.logical))
+    return BindingEvents(users(), publisher, user_from_image)
+
+
+def reset() -> None:
+    """Forget every built service (tests build a fresh world per test)."""
+    for getter in (
+        tokens,
+        phone_key,
+        users,
+        auth_service,
+        unit_service,
+        membership_service,
+        notification_service,
+        binding_events,
+    ):
+        getter.cache_clear()

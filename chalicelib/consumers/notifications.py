@@ -1,0 +1,57 @@
+"""Queue and stream handlers for notifications.
+
+- ``deliver_notifications``: the notifications queue → each person's in-app inbox (idempotent by
+  notification id; partial batch failures so one bad message does not redo the rest).
+- ``on_user_changed``: the users table's stream → notifications about bindings (the outbox: the
+  write lands first, its stream record causes the message).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Blueprint
+from chalice.app import DynamoDBEvent, SQSEvent
+
+from chalicelib import bootstrap
+from chalicelib.adapters.definitions import NOTIFICATIONS
+from chalicelib.domain.notifications import Notification
+from chalicelib.observability import logger, metrics
+from chalicelib.settings import get_settings
+
+bp = Blueprint(__name__)
+_settings = get_settings()
+
+_queue_processor = BatchProcessor(event_type=EventType.SQS)
+_stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def _deliver(record: SQSRecord) -> None:
+    notification = Notification.from_message(json.loads(record.body))
+    if bootstrap.notification_service().deliver(notification):
+        metrics.add_metric(name="NotificationsDelivered", unit="Count", value=1)
+    else:
+        logger.info("notification delivered before", extra={"notification_id": notification.notification_id})
+
+
+@bp.on_sqs_message(queue=_settings.queue_name(NOTIFICATIONS.logical), batch_size=NOTIFICATIONS.batch_size)
+def deliver_notifications(event: SQSEvent) -> dict[str, Any]:
+    return process_partial_response(
+        event=event.to_dict(), record_handler=_deliver, processor=_queue_processor, context=event.context
+    )
+
+
+def _user_changed(record: DynamoDBRecord) -> None:
+    raw = record.raw_event.get("dynamodb", {})
+    bootstrap.binding_events().on_change(raw.get("OldImage"), raw.get("NewImage"))
+
+
+@bp.on_dynamodb_record(stream_arn=_settings.stream_arn("users"), batch_size=50)
+def on_user_changed(event: DynamoDBEvent) -> dict[str, Any]:
+    return process_partial_response(
+        event=event.to_dict(), record_handler=_user_changed, processor=_stream_processor, context=event.context
+    )

@@ -1,0 +1,113 @@
+"""The ports the use cases need. Adapters implement them on AWS; tests use in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.auth import Principal, Role
+from chalicelib.domain.joining import JoinCode
+from chalicelib.domain.notifications import Notification
+from chalicelib.domain.units import Page, Unit
+from chalicelib.domain.users import BindingStatus, User
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class UnitRepository(Protocol):
+    def get(self, unit_id: str) -> Unit | None: ...
+
+    def add(self, unit: Unit) -> None:
+        """Create the unit; Conflict if that path exists already."""
+
+    def children(self, parent_id: str, limit: int, cursor: str | None) -> Page[Unit]: ...
+
+
+class UserRepository(Protocol):
+    def get(self, user_id: str) -> User | None: ...
+
+    def find_by_identity(self, identity: str) -> User | None: ...
+
+    def create(self, user: User, identities: list[str]) -> None:
+        """Create the user and claim its identities at once; Conflict if one is taken."""
+
+    def save(self, user: User) -> User:
+        """Write a changed user if nobody changed it meanwhile (Conflict otherwise)."""
+
+    def link_identity(self, user: User, identity: str) -> None:
+        """Claim one more identity for an existing user; Conflict if someone else holds it."""
+
+    def release_identities(self, identities: list[str]) -> None: ...
+
+    def staff(self, unit_id: str, role: Role | None, limit: int, cursor: str | None) -> Page[User]:
+        """Staff scoped exactly to ``unit_id`` (of one role, if given)."""
+
+    def residents(self, grid_id: str, status: BindingStatus | None, limit: int, cursor: str | None) -> Page[User]:
+        """Residents bound to the grid (in one binding status, if given)."""
+
+    def bind(self, user: User, code_id: str, now: datetime) -> User:
+        """Save the user's new binding and count one use of the join code, both or neither.
+
+        Gone if the code is used up, revoked or expired at that moment; Conflict on a lost update.
+        """
+
+
+class JoinCodeRepository(Protocol):
+    def add(self, code: JoinCode) -> None: ...
+
+    def get(self, code_id: str) -> JoinCode | None: ...
+
+    def revoke(self, code_id: str) -> None: ...
+
+    def for_grid(self, grid_id: str, limit: int, cursor: str | None) -> Page[JoinCode]: ...
+
+
+class OneTimeCodes(Protocol):
+    def store(self, key: str, code_hash: str, ttl_seconds: int) -> None:
+        """Keep a fresh code for ``key`` (replacing any earlier one, tries reset)."""
+
+    def take_attempt(self, key: str, max_tries: int) -> str | None:
+        """Count one try and return the stored hash; None when absent, expired or out of tries."""
+
+    def discard(self, key: str) -> None: ...
+
+
+class RateLimiter(Protocol):
+    def hit(self, key: str, limit: int, window_seconds: int) -> bool:
+        """Count one hit in the current window; False (and nothing counted) when over ``limit``."""
+
+
+class SmsSender(Protocol):
+    def send(self, phone: str, text: str) -> None:
+        """Hand the message to the SMS provider; Unavailable if it does not take it."""
+
+
+class WeChatLogin(Protocol):
+    def openid_for(self, login_code: str) -> str:
+        """Exchange a mini-program login code for the user's OpenID (InvalidInput if refused)."""
+
+
+class TokenIssuer(Protocol):
+    def issue(self, principal: Principal, now: datetime) -> tuple[str, datetime]: ...
+
+
+class NotificationPublisher(Protocol):
+    def publish(self, notifications: list[Notification]) -> None:
+        """Queue notifications for delivery (at least once; delivery is idempotent by id)."""
+
+
+class NotificationInbox(Protocol):
+    def deliver(self, notification: Notification) -> bool:
+        """Store it in the person's inbox; False when it was there already."""
+
+    def page(self, user_id: str, limit: int, cursor: str | None) -> tuple[Page[Notification], int, str | None]:
+        """(a page newest first, the unread count, the id read up to)."""
+
+    def mark_read(self, user_id: str, up_to: str) -> None: ...
+
+
+class AccessLog(Protocol):
+    def record(self, subject_ids: list[str], actor: Principal, action: str, at: datetime) -> None:
+        """Note that ``actor`` read the sensitive records of ``subject_ids``."""
