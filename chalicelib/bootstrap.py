@@ -54,6 +54,11 @@ def phone_key() -> bytes:
 
 
 @lru_cache(maxsize=1)
+def join_code_key() -> bytes:
+    return _derived_key(get_settings(), "join-codes")
+
+
+@lru_cache(maxsize=1)
 def users() -> DynamoUserRepository:
     return DynamoUserRepository()
 
@@ -95,7 +100,7 @@ def membership_service() -> MembershipService:
         join_codes=DynamoJoinCodeRepository(),
         access_log=DynamoAccessLog(),
         clock=CLOCK,
-        code_key=_derived_key(settings, "join-codes"),
+        code_key=join_code_key(),
         phone_key=phone_key(),
         policy=JoinPolicy(ttl_seconds=settings.join_code_ttl_seconds, max_uses=settings.join_code_max_uses),
     )
@@ -117,6 +122,7 @@ def reset() -> None:
     for getter in (
         tokens,
         phone_key,
+        join_code_key,
         users,
         auth_service,
         unit_service,

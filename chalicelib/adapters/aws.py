@@ -33,5 +33,8 @@ def queue_url(queue_name: str) -> str:
 
 def reset_clients() -> None:
     """Forget cached clients (tests start each moto world afresh)."""
+    from chalicelib.adapters.dynamo import connection
+
     client.cache_clear()
     queue_url.cache_clear()
+    connection.cache_clear()

@@ -7,6 +7,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
@@ -62,7 +63,9 @@ def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
     return [reason.code if reason is not None and reason.code != "None" else None for reason in reasons]
 
 
+@lru_cache(maxsize=1)
 def connection() -> Connection:
+    """One PynamoDB connection (and so one botocore client) per warm process for transactions."""
     settings = get_settings()
     return Connection(region=settings.region, host=settings.aws_endpoint_url)
 

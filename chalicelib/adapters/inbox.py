@@ -53,7 +53,7 @@ class DynamoInbox:
                     actions=[NotificationRecord.unread.add(1)],
                 )
         except TransactWriteError as exc:
-            if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):  # only the put has a condition
                 return False  # delivered before: a redelivered message changes nothing
             raise
         return True

@@ -8,7 +8,6 @@ from typing import Any
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.adapters.dynamo import (
-    cancellation_codes,
     decode_cursor,
     get_or_none,
     is_condition_failure,
@@ -164,7 +163,8 @@ def _record(user: User) -> UserRecord:
         member_sk=member_sk,
     )
     # PynamoDB checks the version it is given and writes version + 1; a new user has none.
-    record.version = user.version or None
+    if user.version:
+        record.version = user.version
     return record
 
 
@@ -247,15 +247,13 @@ class DynamoUserRepository:
                 tw.update(JoinCodeRecord(code_id=code_id), actions=[code.uses.add(1)], condition=usable)
                 tw.save(record)
         except TransactWriteError as exc:
-            code_failed, user_failed = (cancellation_codes(exc) + [None, None])[:2]
-            if code_failed:
-                stored = get_or_none(JoinCodeRecord, code_id)
-                if stored is None:
-                    raise Gone("this join code does not exist", code="join_code_unknown") from exc
-                _join_code(stored).check_usable(now)
-            if user_failed:
-                raise lost_update("this person's record") from exc
-            raise
+            # PynamoDB sends the items grouped by kind, not in the order written, so ask the
+            # code itself whether it was the one that failed.
+            stored = get_or_none(JoinCodeRecord, code_id, consistent=True)
+            if stored is None:
+                raise Gone("this join code does not exist", code="join_code_unknown") from exc
+            _join_code(stored).check_usable(now)
+            raise lost_update("this person's record") from exc
         return user_from_record(record)
 
 

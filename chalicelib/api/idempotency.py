@@ -82,6 +82,8 @@ def run_once(principal: Principal, request: Request, key: str, produce: Callable
             raise _NotStored(response)
         return {"status": response.status_code, "body": response.body, "headers": dict(response.headers)}
 
+    if request.lambda_context is not None:
+        _CONFIG.register_lambda_context(request.lambda_context)
     try:
         stored = idempotent_function(
             data_keyword_argument="data", persistence_store=_persistence(), config=_CONFIG

@@ -148,7 +148,9 @@ class AuthService:
         check_role_scope(parsed, scope)
         user = self._users.get(user_id) if user_id else None
         if user is None:
+            # Stored, so that /v1/me and everything after sign-in work with this token too.
             user = User(user_id=user_id or new_id(), role=parsed, scope=scope, created_at=self._clock.now())
+            self._users.create(user, [])
         principal = Principal(user_id=user.user_id, role=parsed, scope=scope)
         token, expires = self._tokens.issue(principal, self._clock.now())
         return SignIn(token=token, expires_at=expires, user=user, created=False)
