@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 import os
+import socket
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# The integration tests run the local stack's provider sandbox on this port, so the app's real
+# SMS and WeChat HTTP clients are exercised.
+SANDBOX_PORT = _free_port()
 
 os.environ.update(
     {
@@ -15,6 +27,8 @@ os.environ.update(
         "JWT_SECRET": "test-jwt-secret-0123456789abcdef0123",
         "PHONE_HASH_KEY": "test-phone-hash-key-0123456789",
         "SMS_AUTH_TOKEN": "test-sms-token",
+        "SMS_API_BASE": f"http://127.0.0.1:{SANDBOX_PORT}/sms",
+        "WECHAT_API_BASE": f"http://127.0.0.1:{SANDBOX_PORT}/wechat",
         "WECHAT_APP_SECRET": "test-wechat-secret",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -19,7 +19,9 @@ from chalicelib.api import idempotency
 from chalicelib.local import gateway
 from chalicelib.local.demo import load_demo_data
 from chalicelib.local.resources import QueuePlan, create_queues, create_tables
+from chalicelib.local.sandbox import SandboxCredentials, SandboxServer
 from chalicelib.settings import get_settings
+from tests.conftest import SANDBOX_PORT
 
 
 @dataclass
@@ -99,3 +101,28 @@ def demo(moto_world: None) -> dict[str, Any]:
 
 def token_of(demo: dict[str, Any], key: str) -> str:
     return next(token for label, token in demo["tokens"].items() if label.startswith(f"{key} "))
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    settings = get_settings()
+    server = SandboxServer(
+        "127.0.0.1",
+        SANDBOX_PORT,
+        SandboxCredentials(sms_auth_token=settings.sms_auth_token, wechat_app_secret=settings.wechat_app_secret),
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The providers' stand-in, emptied for each test."""
+    sandbox_server.outbox.clear()
+    return sandbox_server
+
+
+def last_sms_code(sandbox: SandboxServer, phone: str) -> str:
+    body = str(sandbox.outbox.items(channel="sms", to=phone)[-1]["body"])
+    return next(word for word in body.replace("，", " ").split() if word.isdigit() and len(word) == 6)
