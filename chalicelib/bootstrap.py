@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from chalicelib.adapters import secrets
@@ -31,7 +31,7 @@ from chalicelib.settings import Settings, get_settings
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 CLOCK = SystemClock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.tokens import JwtTokens
@@ -16,7 +16,7 @@ from chalicelib.domain.notifications import Notification
 from chalicelib.domain.units import Page, Unit
 from chalicelib.domain.users import BindingStatus, User
 
-T0 = datetime(2020, 1, 25, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2020, 1, 25, 9, 0, tzinfo=UTC)
 
 
 class FakeClock:

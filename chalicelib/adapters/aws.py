@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -13,7 +13,7 @@ from chalicelib.settings import get_settings
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     """One boto3 client per service per warm process, pointed at the stage's endpoint."""
     settings = get_settings()
@@ -25,7 +25,7 @@ def client(service: str) -> Any:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def queue_url(queue_name: str) -> str:
     """The URL of a queue, looked up once per warm process."""
     return str(client("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"])

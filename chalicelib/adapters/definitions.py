@@ -75,10 +75,10 @@ def table_spec(record: type[Model]) -> TableSpec:
         None,
     )
     return TableSpec(
-        logical=record.Meta.logical_name,
+        logical=str(getattr(record.Meta, "logical_name")),
         name=record.Meta.table_name,
-        key_schema=_hash_first(schema["key_schema"]),
-        attribute_definitions=list(schema["attribute_definitions"]),
+        key_schema=_hash_first([{k: str(v) for k, v in element.items()} for element in schema["key_schema"]]),
+        attribute_definitions=[{k: str(v) for k, v in attr.items()} for attr in schema["attribute_definitions"]],
         global_secondary_indexes=gsis,
         stream_view_type=getattr(record.Meta, "stream_view_type", None),
         ttl_attribute=ttl,

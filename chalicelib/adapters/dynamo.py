@@ -78,8 +78,9 @@ def transaction(client_request_token: str | None = None) -> Iterator[TransactWri
 
 
 def lost_update(what: str) -> Conflict:
-    return Conflict(f"{what} was changed by someone else at the same moment; read it again and retry",
-                    code="concurrent_update")
+    return Conflict(
+        f"{what} was changed by someone else at the same moment; read it again and retry", code="concurrent_update"
+    )
 
 
 def get_or_none(record: type[R], hash_key: str, range_key: str | None = None, *, consistent: bool = False) -> R | None:

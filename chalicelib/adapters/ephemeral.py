@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
@@ -53,12 +53,12 @@ class DynamoRateLimiter:
     def hit(self, key: str, limit: int, window_seconds: int) -> bool:
         now = self._clock.now().timestamp()
         window = math.floor(now / window_seconds)
-        window_end = datetime.fromtimestamp((window + 1) * window_seconds, tz=timezone.utc)
+        window_end = datetime.fromtimestamp((window + 1) * window_seconds, tz=UTC)
         record = EphemeralRecord(pk=f"rl#{key}#{window_seconds}#{window}")
         try:
             record.update(
-                actions=[EphemeralRecord.count.add(1), EphemeralRecord.expires.set(window_end + timedelta(minutes=5))],
-                condition=EphemeralRecord.count.does_not_exist() | (EphemeralRecord.count < limit),
+                actions=[EphemeralRecord.hits.add(1), EphemeralRecord.expires.set(window_end + timedelta(minutes=5))],
+                condition=EphemeralRecord.hits.does_not_exist() | (EphemeralRecord.hits < limit),
             )
         except UpdateError as exc:
             if is_condition_failure(exc):

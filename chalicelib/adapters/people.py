@@ -191,8 +191,7 @@ class DynamoUserRepository:
                         condition=IdentityRecord.identity.does_not_exist(),
                     )
         except TransactWriteError as exc:
-            raise Conflict("that phone or WeChat account belongs to someone already",
-                           code="identity_taken") from exc
+            raise Conflict("that phone or WeChat account belongs to someone already", code="identity_taken") from exc
 
     def save(self, user: User) -> User:
         record = _record(user)
@@ -207,9 +206,7 @@ class DynamoUserRepository:
     def link_identity(self, user: User, identity: str) -> None:
         record = _identity(identity, user.user_id, user.created_at)
         try:
-            record.save(
-                condition=IdentityRecord.identity.does_not_exist() | (IdentityRecord.user_id == user.user_id)
-            )
+            record.save(condition=IdentityRecord.identity.does_not_exist() | (IdentityRecord.user_id == user.user_id))
         except PutError as exc:
             if is_condition_failure(exc):
                 raise Conflict("that account is linked to someone else", code="identity_taken") from exc
@@ -228,9 +225,7 @@ class DynamoUserRepository:
 
     def _members(self, member_of: str, prefix: str, limit: int, cursor: str | None) -> Page[User]:
         condition = UserRecord.member_sk.startswith(prefix) if prefix else None
-        results = UserRecord.by_unit.query(
-            member_of, condition, limit=limit, last_evaluated_key=decode_cursor(cursor)
-        )
+        results = UserRecord.by_unit.query(member_of, condition, limit=limit, last_evaluated_key=decode_cursor(cursor))
         return page_of(results, user_from_record)
 
     def bind(self, user: User, code_id: str, now: datetime) -> User:

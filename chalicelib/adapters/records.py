@@ -13,11 +13,11 @@ from pynamodb.attributes import (
     BooleanAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.attributes import TTLAttribute as TTLAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -170,7 +170,7 @@ class EphemeralRecord(Model):
     pk = UnicodeAttribute(hash_key=True)
     code_hash = UnicodeAttribute(null=True)
     tries = NumberAttribute(null=True)
-    count = NumberAttribute(null=True)
+    hits = NumberAttribute(null=True)  # not "count": that name is Model.count()
     expires = TTLAttribute()
 
 

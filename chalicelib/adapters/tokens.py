@@ -46,7 +46,7 @@ class JwtTokens:
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated("the token is not valid", code="token_invalid") from exc
         try:
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role")))
         except ValueError as exc:
             raise Unauthenticated("the token names no known role", code="token_invalid") from exc
         return Principal(user_id=str(claims["sub"]), role=role, scope=str(claims.get("scope") or ""))

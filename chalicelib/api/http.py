@@ -45,8 +45,9 @@ _STATUS: dict[type[DomainError], int] = {
 }
 
 
-def error_response(status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
-                   ) -> Response:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
         body["error"]["details"] = details
@@ -230,4 +231,3 @@ _PARAM = re.compile(r"{(\w+)}")
 
 def path_params(path: str) -> list[str]:
     return _PARAM.findall(path)
-

@@ -21,8 +21,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
-from chalice import Response
-from chalice.app import Request
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from chalice.app import Request, Response
 
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.errors import Conflict, InvalidInput
@@ -40,7 +40,7 @@ class _NotStored(Exception):
         self.response = response
 
 
-def _mark_replayed(response: Any, _record: Any) -> Any:
+def _mark_replayed(response: Any, _record: DataRecord) -> Any:
     response["headers"] = {**response.get("headers", {}), "Idempotent-Replayed": "true"}
     return response
 
@@ -50,7 +50,7 @@ _CONFIG = IdempotencyConfig(
     payload_validation_jmespath="body",
     expires_after_seconds=_ONE_DAY,
     raise_on_no_idempotency_key=True,
-    response_hook=_mark_replayed,
+    response_hook=_mark_replayed,  # type: ignore[arg-type]
 )
 
 
@@ -73,7 +73,7 @@ def run_once(principal: Principal, request: Request, key: str, produce: Callable
         raise InvalidInput("Idempotency-Key", f"must be 1 to {_KEY_MAX} printable characters")
     data = {
         "key": f"{principal.user_id}|{request.method}|{request.path}|{key}",
-        "body": hashlib.sha256(request.raw_body or b"").hexdigest(),
+        "body": hashlib.sha256(_as_bytes(request.raw_body)).hexdigest(),
     }
 
     def answer(data: dict[str, str]) -> dict[str, Any]:
@@ -85,9 +85,9 @@ def run_once(principal: Principal, request: Request, key: str, produce: Callable
     if request.lambda_context is not None:
         _CONFIG.register_lambda_context(request.lambda_context)
     try:
-        stored = idempotent_function(
-            data_keyword_argument="data", persistence_store=_persistence(), config=_CONFIG
-        )(answer)(data=data)
+        stored = idempotent_function(data_keyword_argument="data", persistence_store=_persistence(), config=_CONFIG)(
+            answer
+        )(data=data)
     except _NotStored as exc:
         return exc.response
     except IdempotencyValidationError as exc:
@@ -95,6 +95,13 @@ def run_once(principal: Principal, request: Request, key: str, produce: Callable
             "Idempotency-Key", "was used before with a different request body", code="idempotency_key_reused"
         ) from exc
     except IdempotencyAlreadyInProgressError as exc:
-        raise Conflict("the first request with this Idempotency-Key is still running; retry shortly",
-                       code="request_in_progress") from exc
+        raise Conflict(
+            "the first request with this Idempotency-Key is still running; retry shortly", code="request_in_progress"
+        ) from exc
     return Response(body=stored["body"], status_code=int(stored["status"]), headers=stored.get("headers", {}))
+
+
+def _as_bytes(raw: str | bytes | None) -> bytes:
+    if raw is None:
+        return b""
+    return raw.encode() if isinstance(raw, str) else raw

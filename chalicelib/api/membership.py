@@ -49,33 +49,64 @@ def _code_out(code: JoinCode, text: str | None = None) -> JoinCodeOut:
     )
 
 
-@endpoint(bp, "/v1/grids/{grid_id}/join-codes", "POST", summary="Issue a join code and its QR image", tag=TAG,
-          body=JoinCodeRequest, response=JoinCodeOut, status=201, idempotent=True, errors=[403, 404, 422],
-          description="For the grid's worker (or its community office). The code is signed, expires, "
-          "and can be revoked or used up.")
+@endpoint(
+    bp,
+    "/v1/grids/{grid_id}/join-codes",
+    "POST",
+    summary="Issue a join code and its QR image",
+    tag=TAG,
+    body=JoinCodeRequest,
+    response=JoinCodeOut,
+    status=201,
+    idempotent=True,
+    errors=[403, 404, 422],
+    description="For the grid's worker (or its community office). The code is signed, expires, "
+    "and can be revoked or used up.",
+)
 def issue_join_code(call: Call, grid_id: str) -> JoinCodeOut:
     body: JoinCodeRequest = call.body
     issued = bootstrap.membership_service().issue_join_code(call.user, grid_id, body.ttl_seconds, body.max_uses)
     return _code_out(issued.code, issued.text)
 
 
-@endpoint(bp, "/v1/grids/{grid_id}/join-codes", summary="The grid's join codes, newest first", tag=TAG,
-          query=PageQuery, response=JoinCodePage, errors=[403])
+@endpoint(
+    bp,
+    "/v1/grids/{grid_id}/join-codes",
+    summary="The grid's join codes, newest first",
+    tag=TAG,
+    query=PageQuery,
+    response=JoinCodePage,
+    errors=[403],
+)
 def list_join_codes(call: Call, grid_id: str) -> JoinCodePage:
     page = bootstrap.membership_service().join_codes(call.user, grid_id, call.query.limit, call.query.cursor)
     return JoinCodePage(items=[_code_out(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-@endpoint(bp, "/v1/grids/{grid_id}/join-codes/{code_id}", "DELETE", summary="Revoke a join code", tag=TAG,
-          status=204, errors=[403, 404])
+@endpoint(
+    bp,
+    "/v1/grids/{grid_id}/join-codes/{code_id}",
+    "DELETE",
+    summary="Revoke a join code",
+    tag=TAG,
+    status=204,
+    errors=[403, 404],
+)
 def revoke_join_code(call: Call, grid_id: str, code_id: str) -> None:
     bootstrap.membership_service().revoke_join_code(call.user, grid_id, code_id)
 
 
-@endpoint(bp, "/v1/me/binding", "POST", summary="Bind to a grid with its join code and my address", tag=TAG,
-          body=BindingRequest, response=BoundOut, errors=[403, 409, 410, 422],
-          description="The binding waits for the grid worker's verification. Answers a new token "
-          "whose scope is the grid.")
+@endpoint(
+    bp,
+    "/v1/me/binding",
+    "POST",
+    summary="Bind to a grid with its join code and my address",
+    tag=TAG,
+    body=BindingRequest,
+    response=BoundOut,
+    errors=[403, 409, 410, 422],
+    description="The binding waits for the grid worker's verification. Answers a new token whose scope is the grid.",
+)
 def bind(call: Call) -> BoundOut:
     body: BindingRequest = call.body
     user = bootstrap.membership_service().bind(call.user, body.code, body.building, body.unit, body.room)
@@ -83,9 +114,16 @@ def bind(call: Call) -> BoundOut:
     return BoundOut(user=MeOut.of(user), token=token, expires_at=expires)
 
 
-@endpoint(bp, "/v1/grids/{grid_id}/residents/{user_id}/verification", "POST",
-          summary="Verify or refuse a resident's binding (grid worker)", tag=TAG, body=VerificationRequest,
-          response=ResidentOut, errors=[403, 404, 409, 422])
+@endpoint(
+    bp,
+    "/v1/grids/{grid_id}/residents/{user_id}/verification",
+    "POST",
+    summary="Verify or refuse a resident's binding (grid worker)",
+    tag=TAG,
+    body=VerificationRequest,
+    response=ResidentOut,
+    errors=[403, 404, 409, 422],
+)
 def verify_resident(call: Call, grid_id: str, user_id: str) -> ResidentOut:
     body: VerificationRequest = call.body
     user = bootstrap.membership_service().verify_resident(
@@ -94,8 +132,15 @@ def verify_resident(call: Call, grid_id: str, user_id: str) -> ResidentOut:
     return ResidentOut.of(user)
 
 
-@endpoint(bp, "/v1/grids/{grid_id}/residents", summary="The grid's residents (staff; access is logged)",
-          tag=TAG, query=ResidentsQuery, response=ResidentPage, errors=[403])
+@endpoint(
+    bp,
+    "/v1/grids/{grid_id}/residents",
+    summary="The grid's residents (staff; access is logged)",
+    tag=TAG,
+    query=ResidentsQuery,
+    response=ResidentPage,
+    errors=[403],
+)
 def list_residents(call: Call, grid_id: str) -> ResidentPage:
     q: ResidentsQuery = call.query
     page = bootstrap.membership_service().residents(call.user, grid_id, q.status, q.limit, q.cursor)
@@ -107,20 +152,37 @@ def get_me(call: Call) -> MeOut:
     return MeOut.of(bootstrap.membership_service().me(call.user))
 
 
-@endpoint(bp, "/v1/me", "PATCH", summary="Change my name", tag=ME, body=UpdateMeRequest, response=MeOut,
-          errors=[404, 409, 422])
+@endpoint(
+    bp,
+    "/v1/me",
+    "PATCH",
+    summary="Change my name",
+    tag=ME,
+    body=UpdateMeRequest,
+    response=MeOut,
+    errors=[404, 409, 422],
+)
 def update_me(call: Call) -> MeOut:
     return MeOut.of(bootstrap.membership_service().update_me(call.user, call.body.name))
 
 
-@endpoint(bp, "/v1/me", "DELETE", summary="Erase my identifying data", tag=ME, status=204, errors=[404],
-          description="Phone, name, WeChat link and address are erased; anonymous records stay.")
+@endpoint(
+    bp,
+    "/v1/me",
+    "DELETE",
+    summary="Erase my identifying data",
+    tag=ME,
+    status=204,
+    errors=[404],
+    description="Phone, name, WeChat link and address are erased; anonymous records stay.",
+)
 def erase_me(call: Call) -> None:
     bootstrap.membership_service().erase_me(call.user)
 
 
-@endpoint(bp, "/v1/me/community", summary="My community, grid and grid workers", tag=ME,
-          response=CommunityOut, errors=[404])
+@endpoint(
+    bp, "/v1/me/community", summary="My community, grid and grid workers", tag=ME, response=CommunityOut, errors=[404]
+)
 def my_community(call: Call) -> CommunityOut:
     view = bootstrap.membership_service().my_community(call.user)
     return CommunityOut(
@@ -131,8 +193,14 @@ def my_community(call: Call) -> CommunityOut:
     )
 
 
-@endpoint(bp, "/v1/me/notifications", summary="My in-app notifications, newest first", tag=ME,
-          query=PageQuery, response=NotificationPage)
+@endpoint(
+    bp,
+    "/v1/me/notifications",
+    summary="My in-app notifications, newest first",
+    tag=ME,
+    query=PageQuery,
+    response=NotificationPage,
+)
 def my_notifications(call: Call) -> NotificationPage:
     inbox = bootstrap.notification_service().inbox(call.user, call.query.limit, call.query.cursor)
     return NotificationPage(
@@ -142,7 +210,14 @@ def my_notifications(call: Call) -> NotificationPage:
     )
 
 
-@endpoint(bp, "/v1/me/notifications/read", "POST", summary="Mark my notifications read up to one", tag=ME,
-          body=MarkReadRequest, status=204)
+@endpoint(
+    bp,
+    "/v1/me/notifications/read",
+    "POST",
+    summary="Mark my notifications read up to one",
+    tag=ME,
+    body=MarkReadRequest,
+    status=204,
+)
 def mark_notifications_read(call: Call) -> None:
     bootstrap.notification_service().mark_read(call.user, call.body.up_to)

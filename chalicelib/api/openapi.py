@@ -133,7 +133,7 @@ def openapi_document(version: str) -> dict[str, Any]:
             "title": "Weilinli (微邻里) community grid-governance API",
             "version": version,
             "description": "Residents, grid workers and offices of a city's administrative tree. "
-            "JSON in and out; errors are {\"error\": {code, message, details}}.",
+            'JSON in and out; errors are {"error": {code, message, details}}.',
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
@@ -146,5 +146,3 @@ def openapi_document(version: str) -> dict[str, Any]:
 
 def _request_models() -> set[type[BaseModel]]:
     return {op.body for op in OPERATIONS if op.body is not None}
-
-

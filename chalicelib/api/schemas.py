@@ -172,7 +172,7 @@ class StaffPage(BaseModel):
 
 class SignedIn(BaseModel):
     token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105  (the scheme name, not a secret)
     expires_at: datetime
     created: bool = Field(description="true when this sign-in created the account")
     user: MeOut

@@ -30,6 +30,11 @@ _queue_processor = BatchProcessor(event_type=EventType.SQS)
 _stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
+def _partial(event: dict[str, Any], handler: Any, processor: BatchProcessor, context: Any) -> dict[str, Any]:
+    """Lambda's partial batch answer: only the records that failed are retried."""
+    return dict(process_partial_response(event=event, record_handler=handler, processor=processor, context=context))
+
+
 def _deliver(record: SQSRecord) -> None:
     notification = Notification.from_message(json.loads(record.body))
     if bootstrap.notification_service().deliver(notification):
@@ -40,9 +45,7 @@ def _deliver(record: SQSRecord) -> None:
 
 @bp.on_sqs_message(queue=_settings.queue_name(NOTIFICATIONS.logical), batch_size=NOTIFICATIONS.batch_size)
 def deliver_notifications(event: SQSEvent) -> dict[str, Any]:
-    return process_partial_response(
-        event=event.to_dict(), record_handler=_deliver, processor=_queue_processor, context=event.context
-    )
+    return _partial(event.to_dict(), _deliver, _queue_processor, event.context)
 
 
 def _user_changed(record: DynamoDBRecord) -> None:
@@ -52,6 +55,4 @@ def _user_changed(record: DynamoDBRecord) -> None:
 
 @bp.on_dynamodb_record(stream_arn=_settings.stream_arn("users"), batch_size=50)
 def on_user_changed(event: DynamoDBEvent) -> dict[str, Any]:
-    return process_partial_response(
-        event=event.to_dict(), record_handler=_user_changed, processor=_stream_processor, context=event.context
-    )
+    return _partial(event.to_dict(), _user_changed, _stream_processor, event.context)

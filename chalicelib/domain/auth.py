@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.tree import LEVELS, Level, is_within, level_of
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     RESIDENT = "resident"
     GRID_WORKER = "grid_worker"
     DEPT_STAFF = "dept_staff"

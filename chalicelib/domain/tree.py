@@ -9,7 +9,7 @@ prefix checks on that path.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 
 from chalicelib.domain.errors import InvalidInput
 
@@ -17,7 +17,7 @@ SEPARATOR = "."
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     CITY = "city"
     DISTRICT = "district"
     STREET = "street"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from chalicelib.domain.auth import Role
 from chalicelib.domain.errors import InvalidInput
@@ -36,7 +36,7 @@ def mask_phone(phone: str | None) -> str | None:
     return f"{local[:3]}****{local[-4:]}"
 
 
-class BindingStatus(str, Enum):
+class BindingStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     REFUSED = "refused"

@@ -177,7 +177,7 @@ class AuthService:
     def _limit(self, key: str, limit: int, window: int, what: str) -> None:
         if not self._limiter.hit(key, limit, window):
             now = self._clock.now().timestamp()
-            retry_after = int(math.ceil((math.floor(now / window) + 1) * window - now))
+            retry_after = math.ceil((math.floor(now / window) + 1) * window - now)
             raise RateLimited(f"too many {what}; try again in {retry_after} s", retry_after=retry_after)
 
     def _code_hash(self, phone: str, code: str) -> str:

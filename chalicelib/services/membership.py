@@ -105,22 +105,20 @@ class MembershipService:
         if principal.role is not Role.RESIDENT:
             raise Forbidden("only residents bind to a grid; staff are appointed to units")
         grid_id, code_id = parse_join_code(self._code_key, code_text)
-        address = {name: _address_part(name, value) for name, value in
-                   (("building", building), ("unit", unit), ("room", room))}
+        building = _address_part("building", building)
+        unit = _address_part("unit", unit)
+        room = _address_part("room", room)
         user = self._me(principal)
         current = user.binding
         if current is not None and (current.grid_id, current.building, current.unit, current.room) == (
-            grid_id, address["building"], address["unit"], address["room"]
+            grid_id,
+            building,
+            unit,
+            room,
         ):
             return user  # a retried binding to the same place keeps its status and uses no code
         now = self._clock.now()
-        binding = Binding(
-            grid_id=grid_id,
-            status=BindingStatus.PENDING,
-            bound_at=now,
-            join_code_id=code_id,
-            **address,
-        )
+        binding = Binding(grid_id, building, unit, room, BindingStatus.PENDING, now, code_id)
         return self._users.bind(replace(user, binding=binding), code_id, now)
 
     def verify_resident(
@@ -212,4 +210,3 @@ def _address_part(name: str, value: str) -> str:
     if not 1 <= len(value) <= _ADDRESS_PART_MAX:
         raise InvalidInput(name, f"must be 1 to {_ADDRESS_PART_MAX} characters")
     return value
-

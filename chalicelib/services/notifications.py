@@ -106,8 +106,9 @@ class BindingEvents:
         ]
 
     @staticmethod
-    def _notification(cause: str, user_id: str, at: Any, kind: str, title: str, body: str,
-                      data: dict[str, Any]) -> Notification:
+    def _notification(
+        cause: str, user_id: str, at: Any, kind: str, title: str, body: str, data: dict[str, Any]
+    ) -> Notification:
         return Notification(
             notification_id=derived_id(cause, at),
             user_id=user_id,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -35,10 +35,22 @@ def test_openapi_describes_every_route_of_the_app(api: Api) -> None:
 def test_openapi_lists_the_contract_paths_of_the_spine(api: Api) -> None:
     paths = api.get("/openapi.json").body["paths"]
     for path in [
-        "/health", "/openapi.json", "/docs", "/v1/auth/sms/code", "/v1/auth/sms/verify", "/v1/auth/wechat",
-        "/v1/auth/dev-token", "/v1/units/{unit_id}", "/v1/units/{unit_id}/children", "/v1/units",
-        "/v1/grids/{grid_id}/join-codes", "/v1/me/binding", "/v1/grids/{grid_id}/residents/{user_id}/verification",
-        "/v1/me", "/v1/me/community", "/v1/me/notifications",
+        "/health",
+        "/openapi.json",
+        "/docs",
+        "/v1/auth/sms/code",
+        "/v1/auth/sms/verify",
+        "/v1/auth/wechat",
+        "/v1/auth/dev-token",
+        "/v1/units/{unit_id}",
+        "/v1/units/{unit_id}/children",
+        "/v1/units",
+        "/v1/grids/{grid_id}/join-codes",
+        "/v1/me/binding",
+        "/v1/grids/{grid_id}/residents/{user_id}/verification",
+        "/v1/me",
+        "/v1/me/community",
+        "/v1/me/notifications",
     ]:
         assert path in paths, path
 
@@ -58,9 +70,15 @@ def _forge(claims: dict[str, Any], key: str) -> str:
 
 
 def test_an_expired_token_is_401(api: Api, demo: dict[str, Any]) -> None:
-    past = datetime.now(timezone.utc) - timedelta(days=30)
-    claims = {"iss": "weilinli", "sub": "u1", "role": "resident", "scope": "",
-              "iat": int(past.timestamp()), "exp": int((past + timedelta(hours=1)).timestamp())}
+    past = datetime.now(UTC) - timedelta(days=30)
+    claims = {
+        "iss": "weilinli",
+        "sub": "u1",
+        "role": "resident",
+        "scope": "",
+        "iat": int(past.timestamp()),
+        "exp": int((past + timedelta(hours=1)).timestamp()),
+    }
     answer = api.get("/v1/me", _forge(claims, get_settings().jwt_secret or ""))
     assert answer.status == 401 and answer.error_code == "unauthenticated"
 
@@ -86,4 +104,3 @@ def test_the_dev_token_route_is_404_outside_the_local_stage(api: Api, monkeypatc
     monkeypatch.setattr(auth_routes, "get_settings", lambda: prod)
     answer = api.post("/v1/auth/dev-token", {"role": "city_admin", "scope": "wuhan"})
     assert answer.status == 404
-

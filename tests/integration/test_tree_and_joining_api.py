@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.local.demo import DONGTING, XINMINZHULU, PEOPLE
+from chalicelib.local.demo import DONGTING, PEOPLE, XINMINZHULU
 from tests.integration.conftest import Api, token_of
 
 G1 = f"{DONGTING}.g01"
@@ -96,8 +96,9 @@ def test_joining_a_grid_end_to_end(api: Api, demo: dict[str, Any]) -> None:
     code = api.post(f"/v1/grids/{G1}/join-codes", {"max_uses": 5}, worker)
     assert code.status == 201 and code.body["qr_png"].startswith("data:image/png;base64,")
     resident = _dev_token(api, "resident")
-    bound = api.post("/v1/me/binding", {"code": code.body["code"], "building": "15", "unit": "2", "room": "301"},
-                     resident)
+    bound = api.post(
+        "/v1/me/binding", {"code": code.body["code"], "building": "15", "unit": "2", "room": "301"}, resident
+    )
     assert bound.status == 200 and bound.body["user"]["binding"]["status"] == "pending"
     new_token = bound.body["token"]
     pending = api.get(f"/v1/grids/{G1}/residents?status=pending", worker)

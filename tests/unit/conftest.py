@@ -103,4 +103,3 @@ def world() -> World:
         notifications=NotificationService(inbox),
         events=BindingEvents(users, publisher, lambda image: User(**image)),  # type: ignore[arg-type]
     )
-

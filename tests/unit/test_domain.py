@@ -67,8 +67,14 @@ def test_staff_checks_follow_scope_and_role() -> None:
 
 
 def _code(**kw: object) -> JoinCode:
-    base = {"code_id": "01J", "grid_id": GRID, "created_by": "w", "created_at": T0,
-            "expires_at": T0 + timedelta(days=1), "max_uses": 2}
+    base = {
+        "code_id": "01J",
+        "grid_id": GRID,
+        "created_by": "w",
+        "created_at": T0,
+        "expires_at": T0 + timedelta(days=1),
+        "max_uses": 2,
+    }
     base.update(kw)
     return JoinCode(**base)  # type: ignore[arg-type]
 
@@ -87,8 +93,11 @@ def test_join_code_signature_round_trips_and_rejects_forgery() -> None:
 
 @pytest.mark.parametrize(
     ("change", "reason"),
-    [({"revoked": True}, "join_code_revoked"), ({"uses": 2}, "join_code_used_up"),
-     ({"expires_at": T0}, "join_code_expired")],
+    [
+        ({"revoked": True}, "join_code_revoked"),
+        ({"uses": 2}, "join_code_used_up"),
+        ({"expires_at": T0}, "join_code_expired"),
+    ],
 )
 def test_unusable_join_codes_say_why(change: dict[str, object], reason: str) -> None:
     with pytest.raises(Gone) as err:

@@ -21,7 +21,8 @@ def test_a_new_pending_binding_tells_the_grid_workers(world: World) -> None:
 
 def test_verification_tells_the_resident_once(world: World) -> None:
     pending = _resident(BindingStatus.PENDING)
-    verified = replace(pending, binding=replace(pending.binding, status=BindingStatus.VERIFIED, verified_at=T0))  # type: ignore[arg-type]
+    assert pending.binding is not None
+    verified = replace(pending, binding=replace(pending.binding, status=BindingStatus.VERIFIED, verified_at=T0))
     first = world.events.notifications_for(pending, verified)
     assert [(n.user_id, n.kind) for n in first] == [("r1", "binding_verified")]
     assert world.events.notifications_for(verified, replace(verified, name="王")) == []

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import jwt
 import pytest
@@ -20,10 +20,10 @@ def test_a_token_carries_subject_role_scope_and_expiry() -> None:
 
 
 def test_a_fresh_token_verifies_to_its_principal() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     issuer = tokens()
-    token, _ = issuer.issue(Principal("u1", Role.RESIDENT, GRID), datetime.now(timezone.utc))
+    token, _ = issuer.issue(Principal("u1", Role.RESIDENT, GRID), datetime.now(UTC))
     assert issuer.verify(token) == Principal("u1", Role.RESIDENT, GRID)
 
 
@@ -35,9 +35,9 @@ def test_an_expired_token_is_refused() -> None:
 
 
 def test_a_tampered_token_is_refused() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    token, _ = tokens().issue(Principal("u1", Role.RESIDENT, ""), datetime.now(timezone.utc))
+    token, _ = tokens().issue(Principal("u1", Role.RESIDENT, ""), datetime.now(UTC))
     claims = decode_claims(token)
     claims["role"] = "city_admin"
     forged = jwt.encode(claims, "not-the-key-but-just-as-long-0123456789", algorithm="HS256")
