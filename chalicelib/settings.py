@@ -56,6 +56,11 @@ class Settings:
     wechat_app_secret: str | None
     wechat_app_secret_param: str | None
 
+    deadline_scale: float
+    autoclose_days: int
+    photo_max_bytes: int
+    photos_bucket: str
+
     log_level: str
     metrics_namespace: str
     tracing_enabled: bool
@@ -69,6 +74,16 @@ class Settings:
 
     def queue_name(self, logical: str) -> str:
         return f"{self.resource_prefix}-{logical}"
+
+    def state_machine_arn(self, logical: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account_id}:stateMachine:{self.resource_prefix}-{logical}"
+
+    def queue_url(self, logical: str) -> str:
+        """The queue's URL as SQS forms it (moto's form on the local endpoint)."""
+        name = self.queue_name(logical)
+        if self.aws_endpoint_url:
+            return f"{self.aws_endpoint_url.rstrip('/')}/{self.account_id}/{name}"
+        return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
 
     def stream_arn(self, logical_table: str) -> str:
         """A stable stand-in for a table's stream ARN, known before the table exists.
@@ -90,6 +105,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
     if value < 0:
         raise SettingsError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
     return value
 
 
@@ -129,6 +157,10 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         wechat_app_id=env.get("WECHAT_APP_ID", "wx-local"),
         wechat_app_secret=_opt(env, "WECHAT_APP_SECRET"),
         wechat_app_secret_param=_opt(env, "WECHAT_APP_SECRET_PARAM"),
+        deadline_scale=_float(env, "DEADLINE_SCALE", 1.0),
+        autoclose_days=_int(env, "AUTOCLOSE_DAYS", 7),
+        photo_max_bytes=_int(env, "PHOTO_MAX_BYTES", 10 * 1024 * 1024),
+        photos_bucket=env.get("PHOTOS_BUCKET") or f"{env.get('RESOURCE_PREFIX') or f'weilinli-{stage}'}-photos",
         log_level=env.get("LOG_LEVEL", "INFO"),
         metrics_namespace=env.get("METRICS_NAMESPACE", "Weilinli"),
         tracing_enabled=env.get("TRACING_ENABLED", "").lower() in ("1", "true", "yes"),

@@ -7,6 +7,7 @@ so what runs on a laptop is what is deployed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pynamodb.attributes import TTLAttribute
@@ -87,7 +88,60 @@ def table_spec(record: type[Model]) -> TableSpec:
 
 # Queues the app sends to and consumes (each gets a DLQ with redrive after max_receive_count).
 NOTIFICATIONS = QueueSpec("notifications", visibility_timeout=60, max_receive_count=5)
-QUEUES: tuple[QueueSpec, ...] = (NOTIFICATIONS,)
+REPORT_EVENTS = QueueSpec("report-events", visibility_timeout=60, max_receive_count=5)
+QUEUES: tuple[QueueSpec, ...] = (NOTIFICATIONS, REPORT_EVENTS)
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    """A Step Functions state machine whose definition is a file in ``infra/``.
+
+    Its ``${...}`` placeholders name tables and queues; ``infra/`` passes them to CloudFormation
+    as DefinitionSubstitutions, the local stack fills them in from settings.
+    """
+
+    logical: str
+    file: str
+    tables: dict[str, str]  # placeholder → logical table
+    queue_urls: dict[str, str]  # placeholder → logical queue
+
+    def name(self, settings: Settings) -> str:
+        return f"{settings.resource_prefix}-{self.logical}"
+
+    def template(self) -> str:
+        return (INFRA / self.file).read_text(encoding="utf-8")
+
+    def definition(self, settings: Settings) -> str:
+        text = self.template()
+        for placeholder, logical in self.tables.items():
+            text = text.replace("${" + placeholder + "}", settings.table_name(logical))
+        for placeholder, logical in self.queue_urls.items():
+            text = text.replace("${" + placeholder + "}", settings.queue_url(logical))
+        return text
+
+
+ESCALATION = StateMachineSpec(
+    logical="escalation",
+    file="escalation.asl.json",
+    tables={"ReportsTable": "reports"},
+    queue_urls={"ReportEventsQueueUrl": REPORT_EVENTS.logical},
+)
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (ESCALATION,)
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    logical: str
+    cors_origins: tuple[str, ...] = ("*",)  # browsers and mini-programs upload straight to S3
+
+    def name(self, settings: Settings) -> str:
+        return settings.photos_bucket if self.logical == "photos" else f"{settings.resource_prefix}-{self.logical}"
+
+
+PHOTOS = BucketSpec("photos")
+BUCKETS: tuple[BucketSpec, ...] = (PHOTOS,)
 
 
 def tables() -> list[TableSpec]:

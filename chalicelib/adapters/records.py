@@ -11,6 +11,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -201,6 +202,162 @@ class NotificationRecord(Model):
     expires = TTLAttribute(null=True)
 
 
+# --- reports ----------------------------------------------------------------------------------
+
+REPORT_SK = "#report"  # the report itself; its timeline entries are "t#<ulid>", followers "f#<user>"
+REPORT_LEVELS = ("city", "district", "street", "community", "grid")
+
+
+def report_index(name: str, hash_attr: str) -> Any:
+    """A GSI of reports keyed by ``hash_attr``, newest first by report id."""
+    index_class = type(
+        f"Reports_{name}",
+        (GlobalSecondaryIndex,),
+        {
+            "Meta": index_meta(name),
+            hash_attr: UnicodeAttribute(hash_key=True),
+            "report_id": UnicodeAttribute(range_key=True),
+        },
+    )
+    return index_class()
+
+
+class SupervisionAttribute(MapAttribute[str, Any]):
+    by = UnicodeAttribute()
+    role = UnicodeAttribute()
+    deadline = UTCDateTimeAttribute()
+    note = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class RatingAttribute(MapAttribute[str, Any]):
+    stars = NumberAttribute()
+    comment = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute()
+
+
+class ReportRecord(Model):
+    """A report. Its GSIs make every list a Query: per unit at each level of the tree (all, and
+    open only: those attributes exist only while the report is open), per reporter, the open
+    duplicates near a place, and the resolved reports of a day for closing unrated ones.
+
+    The escalation workflow reads and updates ``status``, ``step``, ``arm``, ``deadline_0..3``,
+    ``red_card`` and ``version`` by these names (``infra/escalation.asl.json``).
+    """
+
+    Meta = table_meta("reports", stream=True)
+    report_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=REPORT_SK)
+    category = UnicodeAttribute()
+    department = UnicodeAttribute()
+    description = UnicodeAttribute()
+    urgency = UnicodeAttribute()
+    grid_id = UnicodeAttribute()
+    building = UnicodeAttribute(null=True)
+    unit_no = UnicodeAttribute(null=True)
+    lat = NumberAttribute(null=True)
+    long = NumberAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    reporter_id = UnicodeAttribute()
+    filed_by = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    status = UnicodeAttribute()
+    step = NumberAttribute(default=0)
+    arm = NumberAttribute(default=0)
+    deadline_0 = UnicodeAttribute()
+    deadline_1 = UnicodeAttribute()
+    deadline_2 = UnicodeAttribute()
+    deadline_3 = UnicodeAttribute()
+    red_card = BooleanAttribute(default=False)
+    photos = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    duplicate_of = UnicodeAttribute(null=True)
+    supervision = SupervisionAttribute(null=True)
+    rating = RatingAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    resolved_at = UTCDateTimeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+    # index keys (derived from the fields above when saved)
+    u_city = UnicodeAttribute(null=True)
+    u_district = UnicodeAttribute(null=True)
+    u_street = UnicodeAttribute(null=True)
+    u_community = UnicodeAttribute(null=True)
+    u_grid = UnicodeAttribute(null=True)
+    o_city = UnicodeAttribute(null=True)
+    o_district = UnicodeAttribute(null=True)
+    o_street = UnicodeAttribute(null=True)
+    o_community = UnicodeAttribute(null=True)
+    o_grid = UnicodeAttribute(null=True)
+    dup_key = UnicodeAttribute(null=True)
+    autoclose_day = UnicodeAttribute(null=True)
+
+    by_reporter = report_index("by_reporter", "reporter_id")
+    by_city = report_index("by_city", "u_city")
+    by_district = report_index("by_district", "u_district")
+    by_street = report_index("by_street", "u_street")
+    by_community = report_index("by_community", "u_community")
+    by_grid = report_index("by_grid", "u_grid")
+    open_city = report_index("open_city", "o_city")
+    open_district = report_index("open_district", "o_district")
+    open_street = report_index("open_street", "o_street")
+    open_community = report_index("open_community", "o_community")
+    open_grid = report_index("open_grid", "o_grid")
+    by_dup = report_index("by_dup", "dup_key")
+    by_autoclose = report_index("by_autoclose", "autoclose_day")
+
+
+class TimelineRecord(Model):
+    """One change on a report's timeline, in the reports table beside the report."""
+
+    Meta = table_meta("reports")
+    report_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # "t#<ulid>"
+    at = UTCDateTimeAttribute()
+    actor_id = UnicodeAttribute()
+    actor_role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    data = MapAttribute[str, Any](null=True)
+
+
+class FollowerRecord(Model):
+    """A resident who follows a report someone else filed (told of its changes)."""
+
+    Meta = table_meta("reports")
+    report_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # "f#<user id>"
+    user_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class CategoryRecord(Model):
+    """Report categories of a city: department, deadlines, and what Open311 shows of them."""
+
+    Meta = table_meta("categories")
+    city = UnicodeAttribute(hash_key=True)
+    code = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    department = UnicodeAttribute()
+    group = UnicodeAttribute()
+    description = UnicodeAttribute()
+    keywords = ListAttribute(of=UnicodeAttribute)  # type: ignore[arg-type]
+    accept_minutes = MapAttribute[str, Any]()
+    resolve_hours = MapAttribute[str, Any]()
+    active = BooleanAttribute(default=True)
+
+
+class CounterRecord(Model):
+    """Per-unit, per-day counts (``<unit>#<day>`` or, for the busiest units, ``<unit>#<day>#<shard>``),
+    and the markers (``evt#<event id>``) that make counting a redelivered stream record harmless."""
+
+    Meta = table_meta("counters")
+    pk = UnicodeAttribute(hash_key=True)
+    expires = TTLAttribute(null=True)
+
+
 ALL_RECORDS: tuple[type[Model], ...] = (
     UnitRecord,
     UserRecord,
@@ -210,4 +367,7 @@ ALL_RECORDS: tuple[type[Model], ...] = (
     EphemeralRecord,
     IdempotencyRecord,
     NotificationRecord,
+    ReportRecord,
+    CategoryRecord,
+    CounterRecord,
 )

@@ -27,6 +27,7 @@ class JwtTokens:
             "sub": principal.user_id,
             "role": principal.role.value,
             "scope": principal.scope,
+            **({"dept": principal.department} if principal.department else {}),
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),
         }
@@ -49,4 +50,9 @@ class JwtTokens:
             role = Role(str(claims.get("role")))
         except ValueError as exc:
             raise Unauthenticated("the token names no known role", code="token_invalid") from exc
-        return Principal(user_id=str(claims["sub"]), role=role, scope=str(claims.get("scope") or ""))
+        return Principal(
+            user_id=str(claims["sub"]),
+            role=role,
+            scope=str(claims.get("scope") or ""),
+            department=str(claims["dept"]) if claims.get("dept") else None,
+        )

@@ -97,4 +97,4 @@ def dev_token(call: Call) -> SignedIn:
     if not get_settings().is_local:
         raise NotFound("no such route", code="not_found")
     body: DevTokenRequest = call.body
-    return _signed_in(bootstrap.auth_service().dev_token(body.role.value, body.scope, body.user_id))
+    return _signed_in(bootstrap.auth_service().dev_token(body.role.value, body.scope, body.user_id, body.department))

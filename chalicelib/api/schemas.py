@@ -55,6 +55,7 @@ class DevTokenRequest(Body):
     role: Role
     scope: str = Field(default="", max_length=200, description="a unit path, e.g. wuhan.wuchang")
     user_id: str | None = Field(default=None, max_length=64)
+    department: str | None = Field(default=None, max_length=40, description="for dept_staff, e.g. 城管")
 
 
 # --- people ----------------------------------------------------------------------------------

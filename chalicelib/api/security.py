@@ -46,7 +46,7 @@ def jwt_authorizer(auth_request: AuthRequest) -> AuthResponse:
     return AuthResponse(
         routes=["*"],
         principal_id=principal.user_id,
-        context={"role": principal.role.value, "scope": principal.scope},
+        context={"role": principal.role.value, "scope": principal.scope, "department": principal.department or ""},
     )
 
 
@@ -57,7 +57,12 @@ def principal_from_request(request: Request) -> Principal:
     role = context.get("role")
     if not user_id or not role:
         raise Unauthenticated("sign in first")
-    return Principal(user_id=str(user_id), role=Role(role), scope=str(context.get("scope") or ""))
+    return Principal(
+        user_id=str(user_id),
+        role=Role(role),
+        scope=str(context.get("scope") or ""),
+        department=str(context.get("department") or "") or None,
+    )
 
 
 def optional_principal(request: Request) -> Principal | None:

@@ -51,6 +51,7 @@ class Principal:
     user_id: str
     role: Role
     scope: str  # a tree path; empty for a resident not bound to a grid yet
+    department: str | None = None  # department staff: which department (城管, 房管, ...)
 
     @property
     def level(self) -> Level | None:

@@ -67,12 +67,14 @@ PEOPLE: tuple[Person, ...] = (
     Person("wangxiaomin", "王晓敏", "+8613900000002", Role.GRID_WORKER, f"{XINMINZHULU}.g01", title="网格员"),
     Person("dongting-admin", "刘书记", "+8613900000010", Role.COMMUNITY_ADMIN, DONGTING, title="社区书记"),
     Person("xinminzhulu-admin", "周主任", "+8613900000011", Role.COMMUNITY_ADMIN, XINMINZHULU, title="社区主任"),
-    Person("shuiguohu-admin", "赵主任", "+8613900000020", Role.STREET_ADMIN, "wuhan.wuchang.shuiguohu",
-           title="街道办主任"),
+    Person(
+        "shuiguohu-admin", "赵主任", "+8613900000020", Role.STREET_ADMIN, "wuhan.wuchang.shuiguohu", title="街道办主任"
+    ),
     Person("wuchang-admin", "孙科长", "+8613900000030", Role.DISTRICT_ADMIN, "wuhan.wuchang", title="区网格办"),
     Person("city-ops", "市运营值班", "+8613900000040", Role.CITY_ADMIN, "wuhan", title="城市运行"),
-    Person("chengguan", "黄队员", "+8613900000050", Role.DEPT_STAFF, f"{DONGTING}.g01", title="城管队员",
-           department="城管"),
+    Person(
+        "chengguan", "黄队员", "+8613900000050", Role.DEPT_STAFF, f"{DONGTING}.g01", title="城管队员", department="城管"
+    ),
 )
 
 DEMO_CODE_ID = "demo-dongting-g01"
@@ -89,8 +91,17 @@ def _user(person: Person) -> User:
     binding = None
     if person.address is not None:
         building, unit, room = person.address
-        binding = Binding(person.scope, building, unit, room, BindingStatus.VERIFIED, SINCE, DEMO_CODE_ID,
-                          verified_by=derived_id("demo|zhangxinxin", SINCE), verified_at=SINCE)
+        binding = Binding(
+            person.scope,
+            building,
+            unit,
+            room,
+            BindingStatus.VERIFIED,
+            SINCE,
+            DEMO_CODE_ID,
+            verified_by=derived_id("demo|zhangxinxin", SINCE),
+            verified_at=SINCE,
+        )
     return User(
         user_id=person.user_id,
         role=person.role,
@@ -130,7 +141,8 @@ def issue_token(role: str, scope: str, user_id: str | None = None) -> str:
 
 
 def _token_for(person: Person, now: datetime) -> str:
-    token, _ = bootstrap.tokens().issue(Principal(person.user_id, person.role, person.scope), now)
+    principal = Principal(person.user_id, person.role, person.scope, person.department)
+    token, _ = bootstrap.tokens().issue(principal, now)
     return token
 
 
@@ -145,7 +157,7 @@ def load_demo_data() -> dict[str, Any]:
         "tokens": tokens,
         "notes": [
             f"join code for 东亭社区第一网格 (POST /v1/me/binding): {join_code}",
-            "sign in by SMS as any demo person: POST /v1/auth/sms/code {\"phone\": \"13800000001\"}, "
+            'sign in by SMS as any demo person: POST /v1/auth/sms/code {"phone": "13800000001"}, '
             "then read the code from the sandbox outbox",
         ],
         "join_code": join_code,

@@ -48,7 +48,7 @@ def principal_of(user: User) -> Principal:
     scope = user.scope
     if user.role is Role.RESIDENT:
         scope = user.binding.grid_id if user.binding is not None else ""
-    return Principal(user_id=user.user_id, role=user.role, scope=scope)
+    return Principal(user_id=user.user_id, role=user.role, scope=scope, department=user.department)
 
 
 def phone_identity(phone_key: bytes, phone: str) -> str:
@@ -137,7 +137,7 @@ class AuthService:
         user, created = self._create_resident(identity, wechat_openid=openid)
         return self._sign_in(user, created)
 
-    def dev_token(self, role: str, scope: str, user_id: str | None) -> SignIn:
+    def dev_token(self, role: str, scope: str, user_id: str | None, department: str | None = None) -> SignIn:
         """Any token, for the local stage only (the route refuses elsewhere)."""
         try:
             parsed = Role(role)
@@ -149,9 +149,15 @@ class AuthService:
         user = self._users.get(user_id) if user_id else None
         if user is None:
             # Stored, so that /v1/me and everything after sign-in work with this token too.
-            user = User(user_id=user_id or new_id(), role=parsed, scope=scope, created_at=self._clock.now())
+            user = User(
+                user_id=user_id or new_id(),
+                role=parsed,
+                scope=scope,
+                created_at=self._clock.now(),
+                department=department,
+            )
             self._users.create(user, [])
-        principal = Principal(user_id=user.user_id, role=parsed, scope=scope)
+        principal = Principal(user_id=user.user_id, role=parsed, scope=scope, department=department or user.department)
         token, expires = self._tokens.issue(principal, self._clock.now())
         return SignIn(token=token, expires_at=expires, user=user, created=False)
 
