@@ -5,14 +5,14 @@ from __future__ import annotations
 from chalice import Chalice
 
 from chalicelib import observability
-from chalicelib.api import auth, membership, meta, units
+from chalicelib.api import auth, membership, meta, reports, units
 from chalicelib.api.security import security
-from chalicelib.consumers import notifications
+from chalicelib.consumers import notifications, reports as report_consumers
 
 app = Chalice(app_name="weilinli")
 app.api.cors = False
 observability.register(app)
 
 app.register_blueprint(security)
-for blueprint in (meta.bp, auth.bp, units.bp, membership.bp, notifications.bp):
+for blueprint in (meta.bp, auth.bp, units.bp, membership.bp, reports.bp, notifications.bp, report_consumers.bp):
     app.register_blueprint(blueprint)

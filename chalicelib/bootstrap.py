@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from chalicelib.adapters import secrets
-from chalicelib.adapters.definitions import NOTIFICATIONS
+from chalicelib.adapters.definitions import ESCALATION, NOTIFICATIONS, PHOTOS
 from chalicelib.adapters.ephemeral import DynamoOneTimeCodes, DynamoRateLimiter
 from chalicelib.adapters.inbox import DynamoAccessLog, DynamoInbox, SqsNotificationPublisher
 from chalicelib.adapters.people import (
@@ -21,10 +21,21 @@ from chalicelib.adapters.people import (
     user_from_image,
 )
 from chalicelib.adapters.providers import HttpSmsSender, HttpWeChatLogin
+from chalicelib.adapters.reports import (
+    DynamoCategories,
+    DynamoCounters,
+    DynamoReportRepository,
+    S3Photos,
+    StepFunctionsEscalation,
+    report_from_image,
+)
 from chalicelib.adapters.tokens import JwtTokens
 from chalicelib.services.auth import AuthService, OtpPolicy
+from chalicelib.services.categories import CategoryService
 from chalicelib.services.membership import JoinPolicy, MembershipService
 from chalicelib.services.notifications import BindingEvents, NotificationService
+from chalicelib.services.report_events import ReportEvents
+from chalicelib.services.reports import ReportPolicy, ReportService
 from chalicelib.services.units import UnitService
 from chalicelib.settings import Settings, get_settings
 
@@ -117,6 +128,43 @@ def binding_events() -> BindingEvents:
     return BindingEvents(users(), publisher, user_from_image)
 
 
+@lru_cache(maxsize=1)
+def category_service() -> CategoryService:
+    return CategoryService(DynamoCategories())
+
+
+@lru_cache(maxsize=1)
+def report_service() -> ReportService:
+    settings = get_settings()
+    return ReportService(
+        reports=DynamoReportRepository(),
+        categories=category_service(),
+        units=DynamoUnitRepository(),
+        users=users(),
+        photos=S3Photos(PHOTOS.name(settings)),
+        clock=CLOCK,
+        policy=ReportPolicy(
+            deadline_scale=settings.deadline_scale,
+            autoclose_days=settings.autoclose_days,
+            photo_max_bytes=settings.photo_max_bytes,
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def report_events() -> ReportEvents:
+    settings = get_settings()
+    return ReportEvents(
+        reports=DynamoReportRepository(),
+        units=DynamoUnitRepository(),
+        users=users(),
+        workflow=StepFunctionsEscalation(settings.state_machine_arn(ESCALATION.logical)),
+        counters=DynamoCounters(),
+        publisher=SqsNotificationPublisher(settings.queue_name(NOTIFICATIONS.logical)),
+        decode=report_from_image,
+    )
+
+
 def reset() -> None:
     """Forget every built service (tests build a fresh world per test)."""
     for getter in (
@@ -129,5 +177,8 @@ def reset() -> None:
         membership_service,
         notification_service,
         binding_events,
+        category_service,
+        report_service,
+        report_events,
     ):
         getter.cache_clear()

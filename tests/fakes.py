@@ -13,8 +13,11 @@ from chalicelib.domain.auth import Principal, Role
 from chalicelib.domain.errors import Conflict, Gone, InvalidInput, Unavailable
 from chalicelib.domain.joining import JoinCode
 from chalicelib.domain.notifications import Notification
+from chalicelib.domain.reports import Category, Report, Status, TimelineEntry, duplicate_key
+from chalicelib.domain.tree import is_within
 from chalicelib.domain.units import Page, Unit
 from chalicelib.domain.users import BindingStatus, User
+from chalicelib.services.ports import ReportFilter, ReportView
 
 T0 = datetime(2020, 1, 25, 9, 0, tzinfo=UTC)
 
@@ -252,3 +255,132 @@ def tokens(ttl: int = 3600) -> JwtTokens:
 def decode_claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+class FakeReports:
+    def __init__(self) -> None:
+        self.items: dict[str, Report] = {}
+        self.timelines: dict[str, dict[str, TimelineEntry]] = {}
+        self.followers: dict[str, list[str]] = {}
+
+    def get(self, report_id: str) -> Report | None:
+        return self.items.get(report_id)
+
+    def view(self, report_id: str, timeline_limit: int) -> ReportView | None:
+        report = self.items.get(report_id)
+        if report is None:
+            return None
+        entries = sorted(self.timelines.get(report_id, {}).values(), key=lambda e: e.entry_id)[:timeline_limit]
+        return ReportView(report, entries, list(self.followers.get(report_id, [])))
+
+    def create(self, report: Report, entry: TimelineEntry) -> None:
+        assert report.report_id not in self.items
+        self.items[report.report_id] = replace(report, version=1, last_actor=entry.actor_id)
+        self.timelines.setdefault(report.report_id, {})[entry.entry_id] = entry
+
+    def save(self, report: Report, entry: TimelineEntry | None) -> Report:
+        stored = self.items[report.report_id]
+        if stored.version != report.version:
+            raise Conflict("lost update", code="concurrent_update")
+        saved = replace(report, version=report.version + 1, last_actor=entry.actor_id if entry else report.last_actor)
+        self.items[report.report_id] = saved
+        if entry is not None:
+            self.timelines.setdefault(report.report_id, {})[entry.entry_id] = entry
+        return saved
+
+    def add_timeline(self, report_id: str, entry: TimelineEntry) -> bool:
+        entries = self.timelines.setdefault(report_id, {})
+        if entry.entry_id in entries:
+            return False
+        entries[entry.entry_id] = entry
+        return True
+
+    def follow(self, report_id: str, user_id: str, at: datetime) -> None:
+        followers = self.followers.setdefault(report_id, [])
+        if user_id not in followers:
+            followers.append(user_id)
+
+    def open_nearby(self, dup_key: str, limit: int) -> list[Report]:
+        return [
+            r
+            for r in self.items.values()
+            if r.status.is_open and duplicate_key(r.category, r.grid_id, r.location) == dup_key
+        ][:limit]
+
+    def for_reporter(self, user_id: str, limit: int, cursor: str | None) -> Page[Report]:
+        mine = [r for r in self.items.values() if r.reporter_id == user_id]
+        return _page(mine, lambda r: r.report_id, limit, cursor, newest_first=True)
+
+    def for_unit(
+        self, unit_id: str, level: Any, report_filter: ReportFilter, now: datetime, limit: int, cursor: str | None
+    ) -> Page[Report]:
+        def keep(r: Report) -> bool:
+            f = report_filter
+            return (
+                is_within(unit_id, r.grid_id)
+                and (not f.open_only or r.status.is_open)
+                and (f.status is None or r.status is f.status)
+                and (f.category is None or r.category == f.category)
+                and (f.level is None or r.level is f.level)
+                and (not f.overdue or (r.status.is_open and r.overdue(now)))
+            )
+
+        return _page([r for r in self.items.values() if keep(r)], lambda r: r.report_id, limit, cursor, True)
+
+    def resolved_on(self, day: str, limit: int, cursor: str | None) -> Page[Report]:
+        found = [
+            r for r in self.items.values()
+            if r.status is Status.RESOLVED and r.resolved_at and r.resolved_at.strftime("%Y-%m-%d") == day
+        ]
+        return _page(found, lambda r: r.report_id, limit, cursor)
+
+
+class FakeWorkflow:
+    def __init__(self) -> None:
+        self.started: list[tuple[str, int]] = []
+
+    def start(self, report_id: str, arm: int) -> None:
+        if (report_id, arm) not in self.started:
+            self.started.append((report_id, arm))
+
+
+class FakePhotos:
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        return {"url": "https://photos.test/", "fields": {"key": key, "Content-Type": content_type}}
+
+    def view_url(self, key: str, expires_in: int) -> str:
+        return f"https://photos.test/{key}"
+
+
+class FakeCounters:
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, int]] = {}
+        self.seen: set[str] = set()
+
+    def add(self, event_id: str, increments: dict[str, dict[str, int]], shards: dict[str, int]) -> bool:
+        if event_id in self.seen:
+            return False
+        self.seen.add(event_id)
+        for key, fields in increments.items():
+            row = self.values.setdefault(key.rsplit("#", 1)[0] if key in shards else key, {})
+            for name, n in fields.items():
+                row[name] = row.get(name, 0) + n
+        return True
+
+    def read(self, key: str, shards: int) -> dict[str, int]:
+        return dict(self.values.get(key, {}))
+
+
+class FakeCategories:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Category]] = {}
+
+    def for_city(self, city: str) -> list[Category]:
+        return list(self.items.get(city, {}).values())
+
+    def save_all(self, city: str, categories: list[Category]) -> None:
+        for c in categories:
+            self.items.setdefault(city, {})[c.code] = c

@@ -277,6 +277,7 @@ class ReportRecord(Model):
     updated_at = UTCDateTimeAttribute()
     resolved_at = UTCDateTimeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
+    last_actor = UnicodeAttribute(null=True)
     version = VersionAttribute()
     # index keys (derived from the fields above when saved)
     u_city = UnicodeAttribute(null=True)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.auth import Role
 from chalicelib.domain.notifications import Notification
+from chalicelib.domain.reports import Action, Category, Location, Report, Status, TimelineEntry, Urgency
 from chalicelib.domain.units import Unit
 from chalicelib.domain.users import Binding, BindingStatus, User
 
@@ -323,3 +324,234 @@ class HealthOut(BaseModel):
     status: Literal["ok"] = "ok"
     stage: str
     version: str
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+class CategoryOut(BaseModel):
+    code: str
+    name: str
+    department: str
+    group: str
+    description: str
+    keywords: list[str]
+    accept_minutes: dict[str, int] = Field(description="per urgency, at each level of the ladder")
+    resolve_hours: dict[str, int] = Field(description="per urgency, at each level of the ladder")
+    active: bool
+
+    @classmethod
+    def of(cls, c: Category) -> CategoryOut:
+        return cls(
+            code=c.code,
+            name=c.name,
+            department=c.department,
+            group=c.group,
+            description=c.description,
+            keywords=list(c.keywords),
+            accept_minutes={u.value: n for u, n in c.deadlines.accept_minutes.items()},
+            resolve_hours={u.value: n for u, n in c.deadlines.resolve_hours.items()},
+            active=c.active,
+        )
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryOut]
+
+
+class PerUrgency(Body):
+    low: int = Field(gt=0)
+    normal: int = Field(gt=0)
+    urgent: int = Field(gt=0)
+
+
+class CategoryRequest(Body):
+    code: str = Field(max_length=40)
+    name: Text
+    department: Text
+    group: Text
+    description: str = Field(default="", max_length=500)
+    keywords: list[str] = Field(default_factory=list, max_length=20)
+    accept_minutes: PerUrgency
+    resolve_hours: PerUrgency
+    active: bool = True
+
+
+class LocationIn(Body):
+    building: str | None = Field(default=None, max_length=20, description="楼栋 in the grid, e.g. 15")
+    unit: str | None = Field(default=None, max_length=20)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+    address: str | None = Field(default=None, max_length=200)
+
+    def to_domain(self) -> Location:
+        return Location(building=self.building, unit=self.unit, lat=self.lat, long=self.long, address=self.address)
+
+
+class NewReportRequest(Body):
+    category: str = Field(max_length=40, description="a code from GET /v1/report-categories")
+    description: str = Field(min_length=1, max_length=2000)
+    urgency: Urgency = Urgency.NORMAL
+    location: LocationIn
+    grid_id: str | None = Field(default=None, max_length=200, description="staff filing for a resident: the grid")
+    on_behalf_of: str | None = Field(default=None, max_length=64, description="staff: the resident's user id")
+    channel: Literal["app", "phone", "walk_in"] = "app"
+    ignore_duplicates: bool = Field(default=False, description="file even if the same thing is open close by")
+
+
+class LocationOut(BaseModel):
+    building: str | None
+    unit: str | None
+    lat: float | None
+    long: float | None
+    address: str | None
+
+
+class SupervisionOut(BaseModel):
+    by: str
+    role: str
+    deadline: datetime
+    note: str
+    at: datetime
+
+
+class RatingOut(BaseModel):
+    stars: int
+    comment: str | None
+    at: datetime
+
+
+class ReportOut(BaseModel):
+    report_id: str
+    category: str
+    department: str
+    description: str
+    urgency: Urgency
+    status: Status
+    grid_id: str
+    level: str = Field(description="the level now responsible: grid, community, street or district")
+    responsible_unit: str
+    location: LocationOut
+    reporter_id: str
+    channel: str
+    created_at: datetime
+    updated_at: datetime
+    deadline: datetime | None
+    overdue: bool
+    red_card: bool
+    supervision: SupervisionOut | None
+    rating: RatingOut | None
+    duplicate_of: str | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    photos: list[str] = Field(description="links to the photos (valid for an hour)")
+
+    @classmethod
+    def of(cls, r: Report, now: datetime, photo_urls: list[str] | None = None) -> ReportOut:
+        loc = r.location
+        return cls(
+            report_id=r.report_id,
+            category=r.category,
+            department=r.department,
+            description=r.description,
+            urgency=r.urgency,
+            status=r.status,
+            grid_id=r.grid_id,
+            level=r.level.value,
+            responsible_unit=r.responsible_unit,
+            location=LocationOut(building=loc.building, unit=loc.unit, lat=loc.lat, long=loc.long, address=loc.address),
+            reporter_id=r.reporter_id,
+            channel=r.channel.value,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            deadline=r.deadline,
+            overdue=r.overdue(now),
+            red_card=r.red_card,
+            supervision=SupervisionOut(
+                by=r.supervision.by,
+                role=r.supervision.role.value,
+                deadline=r.supervision.deadline,
+                note=r.supervision.note,
+                at=r.supervision.at,
+            )
+            if r.supervision
+            else None,
+            rating=RatingOut(stars=r.rating.stars, comment=r.rating.comment, at=r.rating.at) if r.rating else None,
+            duplicate_of=r.duplicate_of,
+            resolved_at=r.resolved_at,
+            closed_at=r.closed_at,
+            photos=photo_urls or [],
+        )
+
+
+class TimelineOut(BaseModel):
+    entry_id: str
+    at: datetime
+    actor_id: str
+    actor_role: str
+    action: str
+    from_status: str | None
+    to_status: str
+    note: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: TimelineEntry) -> TimelineOut:
+        return cls(
+            entry_id=e.entry_id,
+            at=e.at,
+            actor_id=e.actor_id,
+            actor_role=e.actor_role,
+            action=e.action,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            note=e.note,
+            data=e.data,
+        )
+
+
+class ReportDetail(ReportOut):
+    timeline: list[TimelineOut]
+    followers: int
+
+
+class ReportPage(BaseModel):
+    items: list[ReportOut]
+    next_cursor: str | None
+
+
+class UnitReportsQuery(PageQuery):
+    status: Status | None = None
+    category: str | None = Field(default=None, max_length=40)
+    level: Literal["grid", "community", "street", "district"] | None = None
+    overdue: bool = False
+    open: bool = Field(default=False, description="only reports still being handled")
+
+
+class TransitionRequest(Body):
+    action: Action
+    note: str | None = Field(default=None, max_length=1000, description="required to reject: the reason")
+    grid_id: str | None = Field(default=None, max_length=200, description="transfer: the grid to hand it to")
+    department: str | None = Field(default=None, max_length=40, description="transfer: the department")
+    duplicate_of: str | None = Field(default=None, max_length=64, description="mark_duplicate: the original")
+
+
+class SupervisionRequest(Body):
+    deadline: datetime = Field(description="ISO 8601 with a zone")
+    note: str = Field(min_length=1, max_length=1000)
+
+
+class RatingRequest(Body):
+    stars: int = Field(ge=1, le=5, description="3-5 closes the report, 1-2 reopens it")
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class PhotoRequest(Body):
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic"]
+
+
+class PhotoUpload(BaseModel):
+    photo_key: str
+    upload: dict[str, Any] = Field(description="POST the file as multipart form data: url, and fields to send first")
+    max_bytes: int
+    expires_in: int

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
@@ -19,6 +19,7 @@ from chalice.app import DynamoDBEvent, SQSEvent
 
 from chalicelib import bootstrap
 from chalicelib.adapters.definitions import NOTIFICATIONS
+from chalicelib.consumers.batch import partial_batch
 from chalicelib.domain.notifications import Notification
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
@@ -28,11 +29,6 @@ _settings = get_settings()
 
 _queue_processor = BatchProcessor(event_type=EventType.SQS)
 _stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-
-def _partial(event: dict[str, Any], handler: Any, processor: BatchProcessor, context: Any) -> dict[str, Any]:
-    """Lambda's partial batch answer: only the records that failed are retried."""
-    return dict(process_partial_response(event=event, record_handler=handler, processor=processor, context=context))
 
 
 def _deliver(record: SQSRecord) -> None:
@@ -45,7 +41,7 @@ def _deliver(record: SQSRecord) -> None:
 
 @bp.on_sqs_message(queue=_settings.queue_name(NOTIFICATIONS.logical), batch_size=NOTIFICATIONS.batch_size)
 def deliver_notifications(event: SQSEvent) -> dict[str, Any]:
-    return _partial(event.to_dict(), _deliver, _queue_processor, event.context)
+    return partial_batch(event.to_dict(), _deliver, _queue_processor, event.context)
 
 
 def _user_changed(record: DynamoDBRecord) -> None:
@@ -55,4 +51,4 @@ def _user_changed(record: DynamoDBRecord) -> None:
 
 @bp.on_dynamodb_record(stream_arn=_settings.stream_arn("users"), batch_size=50)
 def on_user_changed(event: DynamoDBEvent) -> dict[str, Any]:
-    return _partial(event.to_dict(), _user_changed, _stream_processor, event.context)
+    return partial_batch(event.to_dict(), _user_changed, _stream_processor, event.context)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from math import asin, cos, radians, sin, sqrt
 from typing import Any
 
@@ -23,7 +23,7 @@ LADDER: tuple[Level, ...] = (Level.GRID, Level.COMMUNITY, Level.STREET, Level.DI
 TOP_STEP = len(LADDER) - 1
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     SUBMITTED = "submitted"
     REOPENED = "reopened"
     ACCEPTED = "accepted"
@@ -46,13 +46,13 @@ OPEN = frozenset({Status.SUBMITTED, Status.REOPENED, Status.ACCEPTED, Status.IN_
 TERMINAL = frozenset({Status.CLOSED, Status.REJECTED, Status.DUPLICATE})
 
 
-class Urgency(str, Enum):
+class Urgency(StrEnum):
     LOW = "low"
     NORMAL = "normal"
     URGENT = "urgent"
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     APP = "app"
     WECHAT = "wechat"
     SMS = "sms"
@@ -61,7 +61,7 @@ class Channel(str, Enum):
     WALK_IN = "walk_in"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     ACCEPT = "accept"
     START = "start"
     RESOLVE = "resolve"
@@ -73,7 +73,7 @@ class Action(str, Enum):
     WITHDRAW = "withdraw"
 
 
-class Actor(str, Enum):
+class Actor(StrEnum):
     HANDLER = "handler"  # staff responsible for the report's area (and department)
     SUPERVISOR = "supervisor"  # community, street, district or city office over the report
     REPORTER = "reporter"
@@ -98,8 +98,9 @@ RULES: dict[Action, Rule] = {
     Action.REJECT: Rule(_AWAITING | {Status.ACCEPTED}, Status.REJECTED, _HANDLING),
     Action.TRANSFER: Rule(_AWAITING | _WORKING, Status.SUBMITTED, _HANDLING),
     Action.MARK_DUPLICATE: Rule(_AWAITING | {Status.ACCEPTED}, Status.DUPLICATE, _HANDLING),
-    Action.REOPEN: Rule(frozenset({Status.RESOLVED, Status.CLOSED}), Status.REOPENED,
-                        frozenset({Actor.REPORTER, Actor.SUPERVISOR})),
+    Action.REOPEN: Rule(
+        frozenset({Status.RESOLVED, Status.CLOSED}), Status.REOPENED, frozenset({Actor.REPORTER, Actor.SUPERVISOR})
+    ),
     Action.CLOSE: Rule(frozenset({Status.RESOLVED}), Status.CLOSED, frozenset({Actor.REPORTER, Actor.SUPERVISOR})),
     Action.WITHDRAW: Rule(_AWAITING | {Status.ACCEPTED}, Status.CLOSED, frozenset({Actor.REPORTER})),
 }
@@ -114,11 +115,12 @@ class Deadlines:
 
     accept_minutes: dict[Urgency, int]
     resolve_hours: dict[Urgency, int]
+    scale: float = 1.0  # the local stage runs the same rules in seconds instead of hours
 
     def window(self, phase_accept: bool, urgency: Urgency) -> timedelta:
         if phase_accept:
-            return timedelta(minutes=self.accept_minutes[urgency])
-        return timedelta(hours=self.resolve_hours[urgency])
+            return timedelta(minutes=self.accept_minutes[urgency]) * self.scale
+        return timedelta(hours=self.resolve_hours[urgency]) * self.scale
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ class Report:
     rating: Rating | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    last_actor: str | None = None  # who made the latest change ("system" for the workflow)
     version: int = 0
 
     @property
@@ -233,7 +236,9 @@ def ladder_units(grid_id: str) -> list[str]:
     return [ancestor_at(grid_id, level) or grid_id for level in LADDER]
 
 
-def deadline_ladder(start: datetime, step: int, window: timedelta, first: datetime | None = None) -> tuple[datetime, ...]:
+def deadline_ladder(
+    start: datetime, step: int, window: timedelta, first: datetime | None = None
+) -> tuple[datetime, ...]:
     """Deadlines for every step: the current one ends at ``first`` (or after one window), and
     each level above gets one more window. Steps already passed keep the start time."""
     current = first or start + window
@@ -252,9 +257,9 @@ def actor_kinds(principal: Principal, report: Report) -> set[Actor]:
     if principal.role.is_staff and is_within(principal.scope, report.grid_id):
         if principal.role in ADMIN_LEVEL:
             kinds.update({Actor.SUPERVISOR, Actor.HANDLER})
-        elif principal.role is Role.GRID_WORKER:
-            kinds.add(Actor.HANDLER)
-        elif principal.role is Role.DEPT_STAFF and principal.department == report.department:
+        elif principal.role is Role.GRID_WORKER or (
+            principal.role is Role.DEPT_STAFF and principal.department == report.department
+        ):
             kinds.add(Actor.HANDLER)
     return kinds
 
@@ -309,8 +314,14 @@ def transition(
     elif action is Action.REOPEN:
         window = deadlines.window(True, report.urgency)
         changed = replace(
-            changed, step=0, red_card=False, arm=report.arm + 1, deadlines=deadline_ladder(at, 0, window),
-            resolved_at=None, closed_at=None, rating=None,
+            changed,
+            step=0,
+            red_card=False,
+            arm=report.arm + 1,
+            deadlines=deadline_ladder(at, 0, window),
+            resolved_at=None,
+            closed_at=None,
+            rating=None,
         )
     elif action is Action.RESOLVE:
         changed = replace(changed, resolved_at=at)

@@ -21,26 +21,69 @@ def _deadlines(accept: tuple[int, int, int], resolve: tuple[int, int, int]) -> D
 
 # Minutes to accept and hours to resolve (low, normal, urgent), at each level of the ladder.
 DEFAULT_CATEGORIES: tuple[Category, ...] = (
-    Category("construction-waste", "建筑垃圾与环境卫生", "城管", "市容环境",
-             "Construction waste, rubbish, dirty public areas (建筑垃圾、环境卫生)",
-             ("建筑垃圾", "垃圾", "卫生", "waste", "rubbish"), _deadlines((240, 60, 20), (72, 24, 8))),
-    Category("water-leak", "漏水与房屋", "房管", "房屋",
-             "Leaks between flats, broken pipes, housing repairs (漏水、房屋维修)",
-             ("漏水", "水管", "房屋", "leak", "pipe"), _deadlines((120, 30, 10), (72, 24, 4))),
-    Category("facility-repair", "公共设施报修", "城建", "公共设施",
-             "Street lights, lifts, doors, roads, public facilities (路灯、电梯、道路)",
-             ("路灯", "电梯", "设施", "repair", "light"), _deadlines((240, 120, 30), (168, 72, 24))),
-    Category("safety-hazard", "安全隐患", "应急管理", "安全",
-             "Fire risks, blocked exits, dangerous structures (消防、安全隐患)",
-             ("消防", "隐患", "危险", "hazard", "fire"), _deadlines((60, 20, 5), (48, 12, 2))),
-    Category("neighbour-dispute", "邻里纠纷", "司法调解", "社会治理",
-             "Noise and disputes between neighbours (噪音、邻里矛盾)",
-             ("纠纷", "噪音", "邻里", "dispute", "noise"), _deadlines((480, 240, 60), (168, 72, 24))),
-    Category("epidemic", "疫情防控", "卫健", "疫情",
-             "Epidemic prevention: fever, quarantine needs, supplies (发热、隔离、物资)",
-             ("疫情", "发热", "隔离", "epidemic", "fever"), _deadlines((30, 10, 5), (24, 6, 2))),
-    Category("other", "其他", "社区", "其他", "Anything else for the community office (其他事项)",
-             ("其他", "other"), _deadlines((480, 240, 60), (168, 72, 24))),
+    Category(
+        "construction-waste",
+        "建筑垃圾与环境卫生",
+        "城管",
+        "市容环境",
+        "Construction waste, rubbish, dirty public areas (建筑垃圾、环境卫生)",
+        ("建筑垃圾", "垃圾", "卫生", "waste", "rubbish"),
+        _deadlines((240, 60, 20), (72, 24, 8)),
+    ),
+    Category(
+        "water-leak",
+        "漏水与房屋",
+        "房管",
+        "房屋",
+        "Leaks between flats, broken pipes, housing repairs (漏水、房屋维修)",
+        ("漏水", "水管", "房屋", "leak", "pipe"),
+        _deadlines((120, 30, 10), (72, 24, 4)),
+    ),
+    Category(
+        "facility-repair",
+        "公共设施报修",
+        "城建",
+        "公共设施",
+        "Street lights, lifts, doors, roads, public facilities (路灯、电梯、道路)",
+        ("路灯", "电梯", "设施", "repair", "light"),
+        _deadlines((240, 120, 30), (168, 72, 24)),
+    ),
+    Category(
+        "safety-hazard",
+        "安全隐患",
+        "应急管理",
+        "安全",
+        "Fire risks, blocked exits, dangerous structures (消防、安全隐患)",
+        ("消防", "隐患", "危险", "hazard", "fire"),
+        _deadlines((60, 20, 5), (48, 12, 2)),
+    ),
+    Category(
+        "neighbour-dispute",
+        "邻里纠纷",
+        "司法调解",
+        "社会治理",
+        "Noise and disputes between neighbours (噪音、邻里矛盾)",
+        ("纠纷", "噪音", "邻里", "dispute", "noise"),
+        _deadlines((480, 240, 60), (168, 72, 24)),
+    ),
+    Category(
+        "epidemic",
+        "疫情防控",
+        "卫健",
+        "疫情",
+        "Epidemic prevention: fever, quarantine needs, supplies (发热、隔离、物资)",
+        ("疫情", "发热", "隔离", "epidemic", "fever"),
+        _deadlines((30, 10, 5), (24, 6, 2)),
+    ),
+    Category(
+        "other",
+        "其他",
+        "社区",
+        "其他",
+        "Anything else for the community office (其他事项)",
+        ("其他", "other"),
+        _deadlines((480, 240, 60), (168, 72, 24)),
+    ),
 )
 
 
@@ -103,4 +146,3 @@ class CategoryService:
         self._repo.save_all(city, [category])
         self._cache.pop(city, None)
         return category
-

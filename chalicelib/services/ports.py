@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.domain.auth import Principal, Role
 from chalicelib.domain.joining import JoinCode
 from chalicelib.domain.notifications import Notification
+from chalicelib.domain.reports import Category, Report, Status, TimelineEntry
+from chalicelib.domain.tree import Level
 from chalicelib.domain.units import Page, Unit
 from chalicelib.domain.users import BindingStatus, User
 
@@ -111,3 +114,74 @@ class NotificationInbox(Protocol):
 class AccessLog(Protocol):
     def record(self, subject_ids: list[str], actor: Principal, action: str, at: datetime) -> None:
         """Note that ``actor`` read the sensitive records of ``subject_ids``."""
+
+
+class CategoryRepository(Protocol):
+    def for_city(self, city: str) -> list[Category]: ...
+
+    def save_all(self, city: str, categories: list[Category]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    status: Status | None = None
+    category: str | None = None
+    level: Level | None = None
+    overdue: bool = False
+    open_only: bool = False
+
+
+@dataclass(frozen=True)
+class ReportView:
+    report: Report
+    timeline: list[TimelineEntry]
+    followers: list[str]
+
+
+class ReportRepository(Protocol):
+    def get(self, report_id: str) -> Report | None: ...
+
+    def view(self, report_id: str, timeline_limit: int) -> ReportView | None:
+        """The report, its timeline (oldest first) and its followers, in one read."""
+
+    def create(self, report: Report, entry: TimelineEntry) -> None: ...
+
+    def save(self, report: Report, entry: TimelineEntry | None) -> Report:
+        """Write the changed report (and its timeline entry) if nobody changed it meanwhile."""
+
+    def add_timeline(self, report_id: str, entry: TimelineEntry) -> bool:
+        """Add an entry once (False when an entry with its id is there already)."""
+
+    def follow(self, report_id: str, user_id: str, at: datetime) -> None: ...
+
+    def open_nearby(self, dup_key: str, limit: int) -> list[Report]: ...
+
+    def for_reporter(self, user_id: str, limit: int, cursor: str | None) -> Page[Report]: ...
+
+    def for_unit(
+        self, unit_id: str, level: Level, report_filter: ReportFilter, now: datetime, limit: int, cursor: str | None
+    ) -> Page[Report]: ...
+
+    def resolved_on(self, day: str, limit: int, cursor: str | None) -> Page[Report]: ...
+
+
+class EscalationWorkflow(Protocol):
+    def start(self, report_id: str, arm: int) -> None:
+        """Start the report's escalation for this arm; starting it again is harmless."""
+
+
+class PhotoStore(Protocol):
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """A presigned POST that accepts only this key, this type and at most ``max_bytes``."""
+
+    def view_url(self, key: str, expires_in: int) -> str: ...
+
+
+class Counters(Protocol):
+    def add(self, event_id: str, increments: dict[str, dict[str, int]], shards: dict[str, int]) -> bool:
+        """Add ``increments`` (counter key → field → n) once per ``event_id``; False if counted before.
+
+        ``shards`` names the keys that the whole city hits, with their shard count.
+        """
+
+    def read(self, key: str, shards: int) -> dict[str, int]: ...

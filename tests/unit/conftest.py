@@ -11,6 +11,9 @@ from chalicelib.domain.users import User, normalize_phone
 from chalicelib.services.auth import AuthService, OtpPolicy, phone_identity
 from chalicelib.services.membership import JoinPolicy, MembershipService
 from chalicelib.services.notifications import BindingEvents, NotificationService
+from chalicelib.services.categories import CategoryService
+from chalicelib.services.report_events import ReportEvents
+from chalicelib.services.reports import ReportPolicy, ReportService
 from chalicelib.services.units import UnitService
 from tests import fakes
 
@@ -50,6 +53,12 @@ class World:
     membership: MembershipService
     notifications: NotificationService
     events: BindingEvents
+    reports_repo: fakes.FakeReports
+    workflow: fakes.FakeWorkflow
+    counters: fakes.FakeCounters
+    categories: CategoryService
+    reports: ReportService
+    report_events: ReportEvents
 
     def staff(self, role: Role, scope: str, phone: str = "13900000001", name: str = "张网格") -> Principal:
         user = User(
@@ -63,11 +72,11 @@ class World:
         self.users.create(user, [phone_identity(PHONE_KEY, user.phone or "")])
         return Principal(user.user_id, role, scope)
 
-    def resident(self, phone: str = "13800000001") -> Principal:
+    def resident(self, phone: str = "13800000001", grid: str = "") -> Principal:
         self.sms.sent.clear()
         self.auth.request_sms_code(phone)
         signed = self.auth.verify_sms_code(phone, self.sms.last_code(normalize_phone(phone)))
-        return Principal(signed.user.user_id, Role.RESIDENT, "")
+        return Principal(signed.user.user_id, Role.RESIDENT, grid)
 
 
 @pytest.fixture
@@ -86,6 +95,16 @@ def world() -> World:
     access_log = fakes.FakeAccessLog()
     auth = AuthService(users, otps, limiter, sms, fakes.FakeWeChat(), fakes.tokens(), clock, PHONE_KEY, OtpPolicy())
     membership = MembershipService(units, users, codes, access_log, clock, CODE_KEY, PHONE_KEY, JoinPolicy())
+    reports_repo = fakes.FakeReports()
+    workflow = fakes.FakeWorkflow()
+    counters = fakes.FakeCounters()
+    categories = CategoryService(fakes.FakeCategories())
+    report_service = ReportService(
+        reports_repo, categories, units, users, fakes.FakePhotos(), clock, ReportPolicy(autoclose_days=7)
+    )
+    report_events = ReportEvents(
+        reports_repo, units, users, workflow, counters, publisher, lambda image: image  # type: ignore[arg-type,return-value]
+    )
     return World(
         clock=clock,
         units=units,
@@ -102,4 +121,10 @@ def world() -> World:
         membership=membership,
         notifications=NotificationService(inbox),
         events=BindingEvents(users, publisher, lambda image: User(**image)),  # type: ignore[arg-type]
+        reports_repo=reports_repo,
+        workflow=workflow,
+        counters=counters,
+        categories=categories,
+        reports=report_service,
+        report_events=report_events,
     )
