@@ -7,7 +7,8 @@ from chalice import Chalice
 from chalicelib import observability
 from chalicelib.api import auth, membership, meta, reports, units
 from chalicelib.api.security import security
-from chalicelib.consumers import notifications, reports as report_consumers
+from chalicelib.consumers import notifications
+from chalicelib.consumers import reports as report_consumers
 
 app = Chalice(app_name="weilinli")
 app.api.cors = False

@@ -332,7 +332,8 @@ class FakeReports:
 
     def resolved_on(self, day: str, limit: int, cursor: str | None) -> Page[Report]:
         found = [
-            r for r in self.items.values()
+            r
+            for r in self.items.values()
             if r.status is Status.RESOLVED and r.resolved_at and r.resolved_at.strftime("%Y-%m-%d") == day
         ]
         return _page(found, lambda r: r.report_id, limit, cursor)

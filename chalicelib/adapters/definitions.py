@@ -76,7 +76,7 @@ def table_spec(record: type[Model]) -> TableSpec:
         None,
     )
     return TableSpec(
-        logical=str(record.Meta.logical_name),
+        logical=str(record.Meta.logical_name),  # type: ignore[attr-defined]
         name=record.Meta.table_name,
         key_schema=_hash_first([{k: str(v) for k, v in element.items()} for element in schema["key_schema"]]),
         attribute_definitions=[{k: str(v) for k, v in attr.items()} for attr in schema["attribute_definitions"]],

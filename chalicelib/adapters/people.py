@@ -8,6 +8,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.adapters.dynamo import (
+    cancellation_codes,
     decode_cursor,
     get_or_none,
     is_condition_failure,
@@ -191,6 +192,8 @@ class DynamoUserRepository:
                         condition=IdentityRecord.identity.does_not_exist(),
                     )
         except TransactWriteError as exc:
+            if "ConditionalCheckFailed" not in cancellation_codes(exc):
+                raise
             raise Conflict("that phone or WeChat account belongs to someone already", code="identity_taken") from exc
 
     def save(self, user: User) -> User:

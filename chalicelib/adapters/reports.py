@@ -164,7 +164,7 @@ def report_from_record(record: ReportRecord) -> Report:
             _parse_z(d) for d in (record.deadline_0, record.deadline_1, record.deadline_2, record.deadline_3)
         ),
         red_card=bool(record.red_card),
-        photos=tuple(record.photos or ()),
+        photos=tuple(str(p) for p in record.photos or ()),
         duplicate_of=record.duplicate_of,
         supervision=supervision,
         rating=rating,
@@ -477,7 +477,7 @@ def _category(record: CategoryRecord) -> Category:
         department=record.department,
         group=record.group,
         description=record.description,
-        keywords=tuple(record.keywords or ()),
+        keywords=tuple(str(k) for k in record.keywords or ()),
         deadlines=Deadlines(
             {Urgency(k): int(v) for k, v in accept.items()}, {Urgency(k): int(v) for k, v in resolve.items()}
         ),

@@ -37,7 +37,7 @@ def _report_changed(record: DynamoDBRecord) -> None:
         metrics.add_metric(name="Escalations", unit="Count", value=outcome.counted["escalated"])
     if outcome.counted.get("red_card"):
         metrics.add_metric(name="RedCards", unit="Count", value=1)
-        logger.warning("report overdue at the top (red card)", extra={"report_id": record.dynamodb.keys})
+        logger.warning("report overdue at the top (red card)", extra={"keys": raw.get("Keys")})
 
 
 @bp.on_dynamodb_record(stream_arn=_settings.stream_arn("reports"), batch_size=50)

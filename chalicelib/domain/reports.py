@@ -357,7 +357,8 @@ _BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
 def geohash(lat: float, long: float, precision: int = 6) -> str:
     """Standard geohash; precision 6 is a cell of about 1.2 km x 0.6 km."""
     lat_range, long_range = [-90.0, 90.0], [-180.0, 180.0]
-    bits, bit_count, even, out = 0, 0, True, []
+    bits, bit_count, even = 0, 0, True
+    out: list[str] = []
     while len(out) < precision:
         rng, value = (long_range, long) if even else (lat_range, lat)
         mid = (rng[0] + rng[1]) / 2

@@ -9,7 +9,7 @@ adds nothing twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import bootstrap
@@ -23,7 +23,7 @@ from chalicelib.domain.users import Binding, BindingStatus, User
 from chalicelib.services.auth import phone_identity
 from chalicelib.services.ids import derived_id
 
-SINCE = datetime(2018, 7, 1, tzinfo=timezone.utc)  # the platform went city-wide in July 2018
+SINCE = datetime(2018, 7, 1, tzinfo=UTC)  # the platform went city-wide in July 2018
 
 DONGTING = "wuhan.wuchang.shuiguohu.dongting"
 XINMINZHULU = "wuhan.wuchang.zhongnanlu.xinminzhulu"
@@ -148,7 +148,7 @@ def _token_for(person: Person, now: datetime) -> str:
 
 def load_demo_data() -> dict[str, Any]:
     """Create the demo tree, people and join code if missing; return tokens and notes to print."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _units()
     _people()
     join_code = _join_code(now)

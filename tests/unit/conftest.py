@@ -9,9 +9,9 @@ from chalicelib.domain.tree import level_of, parent_of
 from chalicelib.domain.units import Unit
 from chalicelib.domain.users import User, normalize_phone
 from chalicelib.services.auth import AuthService, OtpPolicy, phone_identity
+from chalicelib.services.categories import CategoryService
 from chalicelib.services.membership import JoinPolicy, MembershipService
 from chalicelib.services.notifications import BindingEvents, NotificationService
-from chalicelib.services.categories import CategoryService
 from chalicelib.services.report_events import ReportEvents
 from chalicelib.services.reports import ReportPolicy, ReportService
 from chalicelib.services.units import UnitService
@@ -103,7 +103,13 @@ def world() -> World:
         reports_repo, categories, units, users, fakes.FakePhotos(), clock, ReportPolicy(autoclose_days=7)
     )
     report_events = ReportEvents(
-        reports_repo, units, users, workflow, counters, publisher, lambda image: image  # type: ignore[arg-type,return-value]
+        reports_repo,
+        units,
+        users,
+        workflow,
+        counters,
+        publisher,
+        lambda image: image,  # type: ignore[arg-type,return-value]
     )
     return World(
         clock=clock,

@@ -14,7 +14,9 @@ COMMUNITY = "wuhan.wuchang.shuiguohu.dongting"
 
 def _filed(world: World) -> Report:
     resident = world.resident(grid=G1)
-    return world.reports.file(resident, NewReport("construction-waste", "建筑垃圾", Urgency.NORMAL, Location(building="15")))
+    return world.reports.file(
+        resident, NewReport("construction-waste", "建筑垃圾", Urgency.NORMAL, Location(building="15"))
+    )
 
 
 def _change(world: World, event: str, old: Report | None, new: Report | None) -> Any:
@@ -29,9 +31,9 @@ def test_a_new_report_starts_its_workflow_counts_everywhere_and_tells_the_grid(w
     day = day_of(world.clock.now())
     for unit in ("wuhan", "wuhan.wuchang", "wuhan.wuchang.shuiguohu", COMMUNITY, G1):
         key, _ = counter_key(unit, day, report.report_id)
-        assert world.counters.read(key.rsplit("#", 1)[0] if unit in ("wuhan", "wuhan.wuchang") else key, 1)[
-            "created"
-        ] == 1, unit
+        assert (
+            world.counters.read(key.rsplit("#", 1)[0] if unit in ("wuhan", "wuhan.wuchang") else key, 1)["created"] == 1
+        ), unit
     assert [(n.user_id, n.kind) for n in world.publisher.published] == [(worker.user_id, "report_new")]
 
 

@@ -34,14 +34,24 @@ from chalicelib.domain.reports import (
 from tests.fakes import T0
 
 GRID = "wuhan.wuchang.shuiguohu.dongting.g01"
-DEADLINES = Deadlines({u: 60 for u in Urgency}, {u: 24 for u in Urgency})
+DEADLINES = Deadlines(dict.fromkeys(Urgency, 60), dict.fromkeys(Urgency, 24))
 
 
 def report(status: Status = Status.SUBMITTED, **kw: object) -> Report:
     base: dict[str, object] = {
-        "report_id": "r1", "category": "construction-waste", "department": "城管", "description": "建筑垃圾",
-        "urgency": Urgency.NORMAL, "grid_id": GRID, "location": Location(building="15"), "reporter_id": "chen",
-        "filed_by": "chen", "channel": Channel.APP, "status": status, "created_at": T0, "updated_at": T0,
+        "report_id": "r1",
+        "category": "construction-waste",
+        "department": "城管",
+        "description": "建筑垃圾",
+        "urgency": Urgency.NORMAL,
+        "grid_id": GRID,
+        "location": Location(building="15"),
+        "reporter_id": "chen",
+        "filed_by": "chen",
+        "channel": Channel.APP,
+        "status": status,
+        "created_at": T0,
+        "updated_at": T0,
         "deadlines": deadline_ladder(T0, 0, timedelta(hours=1)),
     }
     base.update(kw)
@@ -109,7 +119,12 @@ def test_the_lifecycle_from_submitted_to_closed() -> None:
 def test_transfer_and_reopen_restart_the_ladder_at_the_grid() -> None:
     escalated = report(step=2, red_card=True)
     moved = transition(escalated, Action.TRANSFER, T0, DEADLINES, grid_id="wuhan.wuchang.shuiguohu.dongting.g02")
-    assert (moved.step, moved.red_card, moved.grid_id, moved.arm) == (0, False, "wuhan.wuchang.shuiguohu.dongting.g02", 1)
+    assert (moved.step, moved.red_card, moved.grid_id, moved.arm) == (
+        0,
+        False,
+        "wuhan.wuchang.shuiguohu.dongting.g02",
+        1,
+    )
     reopened = transition(report(Status.RESOLVED, step=1), Action.REOPEN, T0, DEADLINES)
     assert (reopened.status, reopened.step, reopened.resolved_at) == (Status.REOPENED, 0, None)
 

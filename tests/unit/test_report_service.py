@@ -22,7 +22,11 @@ def _file(world: World, new: NewReport = WASTE, phone: str = "13800000001") -> t
 def test_a_bound_resident_files_in_their_grid_with_deadlines(world: World) -> None:
     resident, report = _file(world)
     assert (report.status, report.grid_id, report.reporter_id, report.department) == (
-        Status.SUBMITTED, G1, resident.user_id, "城管")
+        Status.SUBMITTED,
+        G1,
+        resident.user_id,
+        "城管",
+    )
     assert report.deadline == world.clock.now() + timedelta(minutes=60)  # normal urgency: an hour to accept
     view = world.reports_repo.view(report.report_id, 10)
     assert view is not None and [e.action for e in view.timeline] == ["filed"]
@@ -70,8 +74,9 @@ def test_far_away_reports_are_not_duplicates(world: World) -> None:
 def test_staff_file_on_a_residents_behalf(world: World) -> None:
     worker = world.staff(Role.GRID_WORKER, G1)
     resident = world.resident(grid=G1)
-    new = NewReport("water-leak", "电话报告漏水", Urgency.URGENT, Location(building="3"), grid_id=G1,
-                    on_behalf_of=resident.user_id)
+    new = NewReport(
+        "water-leak", "电话报告漏水", Urgency.URGENT, Location(building="3"), grid_id=G1, on_behalf_of=resident.user_id
+    )
     report = world.reports.file(worker, new)
     assert (report.reporter_id, report.filed_by) == (resident.user_id, worker.user_id)
     with pytest.raises(Forbidden):
