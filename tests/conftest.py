@@ -30,7 +30,12 @@ os.environ.update(
         "SMS_API_BASE": f"http://127.0.0.1:{SANDBOX_PORT}/sms",
         "WECHAT_API_BASE": f"http://127.0.0.1:{SANDBOX_PORT}/wechat",
         "WECHAT_APP_SECRET": "test-wechat-secret",
+        # In-process moto routes DynamoDB Streams calls made with the credentials' account id in the
+        # endpoint (botocore's default) to DynamoDB itself; the plain regional endpoint works.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # Deadlines in thousandths: an urgent report's 5 minutes to accept become 0.3 s per level.
+        "DEADLINE_SCALE": "0.001",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "LOG_LEVEL": "WARNING",
     }

@@ -8,6 +8,7 @@ adds nothing twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,6 +134,13 @@ def _join_code(now: datetime) -> str:
         code = JoinCode(DEMO_CODE_ID, f"{DONGTING}.g01", PEOPLE[2].user_id, now, now + timedelta(days=365), 10_000)
         repo.add(code)
     return sign_join_code(bootstrap.join_code_key(), code)
+
+
+def after_restore() -> None:
+    """Re-arm the escalation of every open report: the restored endpoint has no executions."""
+    started = bootstrap.report_events().rearm("wuhan", datetime.now(UTC))
+    if started:
+        logging.getLogger(__name__).info("re-armed the escalation of %d open report(s)", started)
 
 
 def issue_token(role: str, scope: str, user_id: str | None = None) -> str:

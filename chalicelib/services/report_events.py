@@ -21,6 +21,7 @@ from chalicelib.domain.tree import LEVELS, Level, ancestor_at
 from chalicelib.services.ids import derived_id
 from chalicelib.services.ports import (
     Counters,
+    ReportFilter,
     EscalationWorkflow,
     NotificationPublisher,
     ReportRepository,
@@ -156,12 +157,14 @@ class ReportEvents:
         self._counters.add(event_id, keyed, shards)
 
     def _system_timeline(self, old: Report | None, new: Report, at: datetime) -> int:
-        """The workflow changes reports by itself; their timeline entries are written here."""
+        """The workflow changes reports by itself; their timeline entries are written here,
+        dated when the missed deadline passed (so they sort in the order they happened)."""
         if old is None:
             return 0
         written = 0
         units = ladder_units(new.grid_id)
         for step in range(old.step + 1, new.step + 1):
+            at = old.deadlines[step - 1] if old.deadlines else at
             entry = TimelineEntry(
                 entry_id=derived_id(f"escalated|{new.report_id}|{new.arm}|{step}", at),
                 at=at,
@@ -175,6 +178,7 @@ class ReportEvents:
             )
             written += int(self._reports.add_timeline(new.report_id, entry))
         if new.red_card and not old.red_card:
+            at = new.deadlines[-1] if new.deadlines else at
             entry = TimelineEntry(
                 entry_id=derived_id(f"red_card|{new.report_id}|{new.arm}", at),
                 at=at,
@@ -241,6 +245,22 @@ class ReportEvents:
                     )
                 )
         return notes
+
+    def rearm(self, city: str, now: datetime) -> int:
+        """Start the escalation of every open report again (after a restore, or a lost execution).
+
+        Executions are named by report and arm, so one still running is not started twice.
+        """
+        started = 0
+        cursor: str | None = None
+        while True:
+            page = self._reports.for_unit(city, Level.CITY, ReportFilter(open_only=True), now, 100, cursor)
+            for report in page.items:
+                self._workflow.start(report.report_id, report.arm)
+                started += 1
+            cursor = page.next_cursor
+            if cursor is None:
+                return started
 
     # --- the workflow's queue -------------------------------------------------------------------
 

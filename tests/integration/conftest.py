@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +15,13 @@ from moto import mock_aws
 
 from chalicelib import bootstrap
 from chalicelib.adapters import aws
-from chalicelib.adapters.definitions import QUEUES, queue_names, tables
+from chalicelib.adapters.definitions import tables
 from chalicelib.api import idempotency
 from chalicelib.local import gateway
 from chalicelib.local.demo import load_demo_data
-from chalicelib.local.resources import QueuePlan, create_queues, create_tables
+from chalicelib.local.pump import EventPump, PumpClients
+from chalicelib.local.resources import CreatedResources, create_all
+from chalicelib.local.stack import bucket_plans, queue_plans, state_machine_plans
 from chalicelib.local.sandbox import SandboxCredentials, SandboxServer
 from chalicelib.settings import get_settings
 from tests.conftest import SANDBOX_PORT
@@ -68,31 +71,59 @@ class Api:
         return self.call("POST", path, body, token=token, **kw)
 
 
-def create_resources() -> None:
+def create_resources() -> CreatedResources:
+    """Everything the definitions declare, created as the local stack creates it."""
     settings = get_settings()
-    create_tables(boto3.client("dynamodb"), tables())
-    plans = []
-    for spec in QUEUES:
-        name, dlq = queue_names(settings, spec)
-        plans.append(QueuePlan(name, dlq, spec.visibility_timeout, spec.max_receive_count, spec.retention_seconds))
-    create_queues(boto3.client("sqs"), plans)
+    clients = {name: boto3.client(name) for name in ("dynamodb", "sqs", "stepfunctions", "s3")}
+    return create_all(clients, tables(), queue_plans(settings), state_machine_plans(settings), bucket_plans(settings))
 
 
 @pytest.fixture
-def moto_world() -> Iterator[None]:
-    with mock_aws():
+def moto_world() -> Iterator[CreatedResources]:
+    # Step Functions executions run for real, calling back into the same in-process moto.
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         aws.reset_clients()
         bootstrap.reset()
         idempotency.reset()
-        create_resources()
-        yield
+        yield create_resources()
     aws.reset_clients()
     bootstrap.reset()
     idempotency.reset()
 
 
 @pytest.fixture
-def api(moto_world: None) -> Iterator[Api]:
+def pump(moto_world: CreatedResources) -> Iterator[EventPump]:
+    """The local stack's event pump on the in-process moto: streams and queues reach the handlers."""
+    from app import app
+
+    clients = PumpClients(
+        sqs=boto3.client("sqs"),
+        dynamodb=boto3.client("dynamodb"),
+        streams=boto3.client("dynamodbstreams"),
+        region=get_settings().region,
+    )
+    event_pump = EventPump(
+        app=app, clients=clients, tables=moto_world.streams, queue_urls=moto_world.queue_urls, journal=None
+    )
+    event_pump.start()
+    yield event_pump
+    event_pump.stop()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.1) -> Any:
+    """Poll ``check`` until it returns something truthy (the pump and workflows are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {check}")
+        time.sleep(every)
+
+
+@pytest.fixture
+def api(moto_world: CreatedResources) -> Iterator[Api]:
     from app import app
 
     gateway.install()
@@ -101,7 +132,7 @@ def api(moto_world: None) -> Iterator[Api]:
 
 
 @pytest.fixture
-def demo(moto_world: None) -> dict[str, Any]:
+def demo(moto_world: CreatedResources) -> dict[str, Any]:
     """The original system's tree and people (the same data the local stack loads)."""
     return load_demo_data()
 
