@@ -21,9 +21,9 @@ from chalicelib.domain.tree import LEVELS, Level, ancestor_at
 from chalicelib.services.ids import derived_id
 from chalicelib.services.ports import (
     Counters,
-    ReportFilter,
     EscalationWorkflow,
     NotificationPublisher,
+    ReportFilter,
     ReportRepository,
     UnitRepository,
     UserRepository,

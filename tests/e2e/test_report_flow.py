@@ -4,9 +4,8 @@ touches escalates to 东亭社区 and then to 水果湖街, and she sees each st
 
 from __future__ import annotations
 
-import requests
-
 import pytest
+import requests
 
 from tests.e2e.client import Http, wait_for
 from tests.e2e.conftest import LocalStackProcess

@@ -21,8 +21,8 @@ from chalicelib.local import gateway
 from chalicelib.local.demo import load_demo_data
 from chalicelib.local.pump import EventPump, PumpClients
 from chalicelib.local.resources import CreatedResources, create_all
-from chalicelib.local.stack import bucket_plans, queue_plans, state_machine_plans
 from chalicelib.local.sandbox import SandboxCredentials, SandboxServer
+from chalicelib.local.stack import bucket_plans, queue_plans, state_machine_plans
 from chalicelib.settings import get_settings
 from tests.conftest import SANDBOX_PORT
 
