@@ -161,34 +161,40 @@ class ReportEvents:
         dated when the missed deadline passed (so they sort in the order they happened)."""
         if old is None:
             return 0
-        written = 0
         units = ladder_units(new.grid_id)
+        missed: list[tuple[str, str, dict[str, str], datetime]] = []
         for step in range(old.step + 1, new.step + 1):
-            at = old.deadlines[step - 1] if old.deadlines else at
-            entry = TimelineEntry(
-                entry_id=derived_id(f"escalated|{new.report_id}|{new.arm}|{step}", at),
-                at=at,
-                actor_id="system",
-                actor_role="system",
-                action="escalated",
-                from_status=new.status.value,
-                to_status=new.status.value,
-                note=f"deadline missed at {LADDER[step - 1].value}; now with {LADDER[step].value}",
-                data={"from_level": LADDER[step - 1].value, "to_level": LADDER[step].value, "unit_id": units[step]},
+            before, after = LADDER[step - 1].value, LADDER[step].value
+            data = {"from_level": before, "to_level": after, "unit_id": units[step]}
+            missed.append(
+                (
+                    "escalated",
+                    f"deadline missed at {before}; now with {after}",
+                    data,
+                    old.deadlines[step - 1] if old.deadlines else at,
+                )
             )
-            written += int(self._reports.add_timeline(new.report_id, entry))
         if new.red_card and not old.red_card:
-            at = new.deadlines[-1] if new.deadlines else at
+            missed.append(
+                (
+                    "red_card",
+                    "deadline missed at the district: overdue at the top (红牌)",
+                    {"unit_id": units[-1]},
+                    new.deadlines[-1] if new.deadlines else at,
+                )
+            )
+        written = 0
+        for action, note, data, when in missed:
             entry = TimelineEntry(
-                entry_id=derived_id(f"red_card|{new.report_id}|{new.arm}", at),
-                at=at,
+                entry_id=derived_id(f"{action}|{new.report_id}|{new.arm}|{data.get('to_level', '')}", when),
+                at=when,
                 actor_id="system",
                 actor_role="system",
-                action="red_card",
+                action=action,
                 from_status=new.status.value,
                 to_status=new.status.value,
-                note="deadline missed at the district: overdue at the top (红牌)",
-                data={"unit_id": units[-1]},
+                note=note,
+                data=data,
             )
             written += int(self._reports.add_timeline(new.report_id, entry))
         return written

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from typing import Any
 
 from tests.e2e.conftest import LocalStackProcess
@@ -53,14 +51,3 @@ class Http:
         self.post("/v1/auth/sms/code", {"phone": phone}, expect=202)
         local = phone.removeprefix("+86")
         return dict(self.post("/v1/auth/sms/verify", {"phone": local, "code": self.sms_code(phone)}))
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s")
-        time.sleep(every)

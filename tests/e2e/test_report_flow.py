@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.client import Http, wait_for
+from tests.e2e.client import Http
 from tests.e2e.conftest import LocalStackProcess
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -63,10 +64,10 @@ def test_construction_waste_is_handled_and_an_untouched_report_escalates(local_s
     def level() -> str:
         return str(http.get(f"/v1/reports/{hazard['report_id']}", chen)["level"])
 
-    wait_for(lambda: level() == "street", timeout=90)
+    eventually(lambda: level() == "street", timeout=90, every=0.5)
     timeline = http.get(f"/v1/reports/{hazard['report_id']}", chen)["timeline"]
     assert [e["data"].get("to_level") for e in timeline if e["action"] == "escalated"][:2] == ["community", "street"]
-    titles = wait_for(
+    titles = eventually(
         lambda: (
             {n["title"] for n in http.get("/v1/me/notifications", chen)["items"]}
             >= {"您的报事已升级至东亭社区处理", "您的报事已升级至水果湖街处理"}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,18 +107,6 @@ def pump(moto_world: CreatedResources) -> Iterator[EventPump]:
     event_pump.start()
     yield event_pump
     event_pump.stop()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.1) -> Any:
-    """Poll ``check`` until it returns something truthy (the pump and workflows are asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s: {check}")
-        time.sleep(every)
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from chalicelib.local.demo import DONGTING
 from chalicelib.local.pump import EventPump
 from chalicelib.services.report_events import SHARDS, day_of
 from chalicelib.settings import get_settings
-from tests.integration.conftest import Api, eventually, token_of
+from tests.integration.conftest import Api, token_of
+from tests.waiting import eventually
 
 G1 = f"{DONGTING}.g01"
 URGENT = {"category": "epidemic", "description": "楼道里有人发热", "urgency": "urgent", "location": {"building": "15"}}

@@ -9,7 +9,8 @@ from chalicelib.adapters.inbox import DynamoInbox
 from chalicelib.domain.notifications import Notification
 from chalicelib.local.demo import DONGTING, PEOPLE
 from chalicelib.local.pump import EventPump
-from tests.integration.conftest import Api, eventually, token_of
+from tests.integration.conftest import Api, token_of
+from tests.waiting import eventually
 
 G1 = f"{DONGTING}.g01"
 
