@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+STAGE ?= dev
+ACCOUNT_CONCURRENCY ?=
 ROLE ?= resident
 SCOPE ?=
 USER_ID ?=
@@ -19,7 +21,7 @@ install: $(STAMP)
 run: install
 	PYTHONPATH=. $(BIN)/python -m chalicelib.local run
 
-test: install lint typecheck
+test: install lint typecheck package
 	PYTHONPATH=. $(BIN)/python -m pytest -q
 
 lint: install
@@ -41,6 +43,12 @@ integration: install
 
 e2e: install
 	PYTHONPATH=. $(BIN)/python -m pytest -q tests/e2e
+
+# The CloudFormation template (per-endpoint functions, tables, queues, workflow, alarms) and the
+# deployment package, in build/$(STAGE)/, checked by cfn-lint.
+package: install
+	PYTHONPATH=. $(BIN)/python -m infra.build --stage $(STAGE) --out build/$(STAGE) $(if $(ACCOUNT_CONCURRENCY),--account-concurrency $(ACCOUNT_CONCURRENCY))
+	$(BIN)/cfn-lint -- build/$(STAGE)/template.json
 
 token: install
 	PYTHONPATH=. $(BIN)/python -m chalicelib.local token --role "$(ROLE)" --scope "$(SCOPE)" $(if $(USER_ID),--user "$(USER_ID)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Chalice
 
 from chalicelib import observability
-from chalicelib.api import auth, membership, meta, reports, units
+from chalicelib.api import auth, chat, membership, meta, reports, units
 from chalicelib.api.security import security
 from chalicelib.consumers import notifications
 from chalicelib.consumers import reports as report_consumers
@@ -15,5 +15,14 @@ app.api.cors = False
 observability.register(app)
 
 app.register_blueprint(security)
-for blueprint in (meta.bp, auth.bp, units.bp, membership.bp, reports.bp, notifications.bp, report_consumers.bp):
+for blueprint in (
+    meta.bp,
+    auth.bp,
+    units.bp,
+    membership.bp,
+    reports.bp,
+    chat.bp,
+    notifications.bp,
+    report_consumers.bp,
+):
     app.register_blueprint(blueprint)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from chalicelib.adapters import secrets
+from chalicelib.adapters.chat import DynamoChannelPrefs, DynamoChat
 from chalicelib.adapters.definitions import ESCALATION, NOTIFICATIONS, PHOTOS
 from chalicelib.adapters.ephemeral import DynamoOneTimeCodes, DynamoRateLimiter
 from chalicelib.adapters.inbox import DynamoAccessLog, DynamoInbox, SqsNotificationPublisher
@@ -30,8 +31,10 @@ from chalicelib.adapters.reports import (
     report_from_image,
 )
 from chalicelib.adapters.tokens import JwtTokens
-from chalicelib.services.auth import AuthService, OtpPolicy
+from chalicelib.domain.users import User
+from chalicelib.services.auth import AuthService, OtpPolicy, principal_of
 from chalicelib.services.categories import CategoryService
+from chalicelib.services.chat import ChatPolicy, ChatService
 from chalicelib.services.membership import JoinPolicy, MembershipService
 from chalicelib.services.notifications import BindingEvents, NotificationService
 from chalicelib.services.report_events import ReportEvents
@@ -57,6 +60,11 @@ def _derived_key(settings: Settings, purpose: str) -> bytes:
 def tokens() -> JwtTokens:
     settings = get_settings()
     return JwtTokens(secrets.jwt_secret(settings), settings.token_ttl_seconds)
+
+
+def token_for(user: User) -> tuple[str, datetime]:
+    """A fresh token for ``user`` (after binding changes their scope); needs only the JWT key."""
+    return tokens().issue(principal_of(user), CLOCK.now())
 
 
 @lru_cache(maxsize=1)
@@ -165,6 +173,25 @@ def report_events() -> ReportEvents:
     )
 
 
+@lru_cache(maxsize=1)
+def chat_service() -> ChatService:
+    settings = get_settings()
+    return ChatService(
+        chat=DynamoChat(),
+        users=users(),
+        units=DynamoUnitRepository(),
+        reports=DynamoReportRepository(),
+        photos=S3Photos(PHOTOS.name(settings)),
+        clock=CLOCK,
+        policy=ChatPolicy(photo_max_bytes=settings.photo_max_bytes),
+    )
+
+
+@lru_cache(maxsize=1)
+def channel_prefs() -> DynamoChannelPrefs:
+    return DynamoChannelPrefs()
+
+
 def reset() -> None:
     """Forget every built service (tests build a fresh world per test)."""
     for getter in (
@@ -180,5 +207,7 @@ def reset() -> None:
         category_service,
         report_service,
         report_events,
+        chat_service,
+        channel_prefs,
     ):
         getter.cache_clear()

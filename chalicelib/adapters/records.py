@@ -170,6 +170,7 @@ class EphemeralRecord(Model):
     Meta = table_meta("ephemeral")
     pk = UnicodeAttribute(hash_key=True)
     code_hash = UnicodeAttribute(null=True)
+    value = UnicodeAttribute(null=True)  # e.g. a provider's cached access token
     tries = NumberAttribute(null=True)
     hits = NumberAttribute(null=True)  # not "count": that name is Model.count()
     expires = TTLAttribute()
@@ -359,6 +360,68 @@ class CounterRecord(Model):
     expires = TTLAttribute(null=True)
 
 
+# --- chat ----------------------------------------------------------------------------------------
+
+
+class ConversationRecord(Model):
+    """A conversation: its running message count (``seq``) and its last message, for the lists.
+
+    Unread counts are ``seq`` minus each member's ``read_seq``: a message to a group of 2,000
+    households is one write here, not 2,000.
+    """
+
+    Meta = table_meta("conversations")
+    conversation_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    title = UnicodeAttribute(null=True)
+    grid_id = UnicodeAttribute(null=True)
+    members = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    seq = NumberAttribute(default=0)
+    last_message_id = UnicodeAttribute(null=True)
+    last_preview = UnicodeAttribute(null=True)
+    last_sender = UnicodeAttribute(null=True)
+    last_at = UTCDateTimeAttribute(null=True)
+
+
+class MessageRecord(Model):
+    Meta = table_meta("messages", stream=True)
+    conversation_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)  # a ULID: newest last
+    sender_id = UnicodeAttribute()
+    sender_role = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)
+    image_key = UnicodeAttribute(null=True)
+    lat = NumberAttribute(null=True)
+    long = NumberAttribute(null=True)
+    channel = UnicodeAttribute(default="app")
+    created_at = UTCDateTimeAttribute()
+    hidden = BooleanAttribute(default=False)
+    hidden_by = UnicodeAttribute(null=True)
+    hidden_at = UTCDateTimeAttribute(null=True)
+    hidden_reason = UnicodeAttribute(null=True)
+
+
+class ChatMemberRecord(Model):
+    """A person's pointer into a conversation (and, for one-to-ones, their membership)."""
+
+    Meta = table_meta("chat-members")
+    user_id = UnicodeAttribute(hash_key=True)
+    conversation_id = UnicodeAttribute(range_key=True)
+    read_seq = NumberAttribute(default=0)
+    channel = UnicodeAttribute(default="app")
+    peer_id = UnicodeAttribute(null=True)
+
+
+class ChannelPrefRecord(Model):
+    """Per phone (``sms#<hmac>``): opted out of SMS (STOP) or back in (START)."""
+
+    Meta = table_meta("channel-prefs")
+    key = UnicodeAttribute(hash_key=True)
+    sms_opted_out = BooleanAttribute(default=False)
+    updated_at = UTCDateTimeAttribute()
+
+
 ALL_RECORDS: tuple[type[Model], ...] = (
     UnitRecord,
     UserRecord,
@@ -371,4 +434,8 @@ ALL_RECORDS: tuple[type[Model], ...] = (
     ReportRecord,
     CategoryRecord,
     CounterRecord,
+    ConversationRecord,
+    MessageRecord,
+    ChatMemberRecord,
+    ChannelPrefRecord,
 )

@@ -110,7 +110,7 @@ def revoke_join_code(call: Call, grid_id: str, code_id: str) -> None:
 def bind(call: Call) -> BoundOut:
     body: BindingRequest = call.body
     user = bootstrap.membership_service().bind(call.user, body.code, body.building, body.unit, body.room)
-    token, expires = bootstrap.auth_service().token_for(user)
+    token, expires = bootstrap.token_for(user)
     return BoundOut(user=MeOut.of(user), token=token, expires_at=expires)
 
 

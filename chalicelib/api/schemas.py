@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.auth import Role
+from chalicelib.domain.chat import Conversation
 from chalicelib.domain.notifications import Notification
 from chalicelib.domain.reports import Action, Category, Location, Report, Status, TimelineEntry, Urgency
 from chalicelib.domain.units import Unit
@@ -553,5 +554,94 @@ class PhotoRequest(Body):
 class PhotoUpload(BaseModel):
     photo_key: str
     upload: dict[str, Any] = Field(description="POST the file as multipart form data: url, and fields to send first")
+    max_bytes: int
+    expires_in: int
+
+
+# --- chat ---------------------------------------------------------------------------------------
+
+
+class ConversationOut(BaseModel):
+    conversation_id: str
+    kind: str = Field(description="grid (the grid's group), dm (one to one) or report (a report's thread)")
+    title: str
+    grid_id: str | None
+    peer_id: str | None = Field(description="in a one-to-one: the other person")
+    unread: int
+    last_message_id: str | None
+    last_preview: str | None
+    last_at: datetime | None
+
+    @classmethod
+    def of(cls, c: Conversation, unread: int, peer_id: str | None) -> ConversationOut:
+        return cls(
+            conversation_id=c.conversation_id,
+            kind=c.kind.value,
+            title=c.title,
+            grid_id=c.grid_id,
+            peer_id=peer_id,
+            unread=unread,
+            last_message_id=c.last_message_id,
+            last_preview=c.last_preview,
+            last_at=c.last_at,
+        )
+
+
+class ConversationList(BaseModel):
+    items: list[ConversationOut]
+
+
+class DirectRequest(Body):
+    with_user: str | None = Field(
+        default=None, max_length=64, description="staff: the resident; residents may leave it out (their grid worker)"
+    )
+
+
+class MessagesQuery(PageQuery):
+    after: str | None = Field(default=None, max_length=26, description="poll: messages newer than this key")
+
+
+class SendMessageRequest(Body):
+    kind: Literal["text", "image", "location"] = "text"
+    text: str | None = Field(default=None, max_length=2000)
+    image_key: str | None = Field(default=None, max_length=300, description="from POST .../uploads")
+    lat: float | None = None
+    long: float | None = None
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    key: str = Field(description="the message's sortable key; pass it as ?after= to poll for newer ones")
+    conversation_id: str
+    sender_id: str
+    sender_name: str
+    sender_role: str
+    kind: str
+    text: str | None
+    image_url: str | None
+    lat: float | None
+    long: float | None
+    channel: str
+    created_at: datetime
+    hidden: bool
+    hidden_reason: str | None = None
+
+
+class MessagePageOut(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class HideRequest(Body):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class UploadRequest(Body):
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic"]
+
+
+class ChatUpload(BaseModel):
+    image_key: str
+    upload: dict[str, Any]
     max_bytes: int
     expires_in: int

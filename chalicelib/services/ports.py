@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.auth import Principal, Role
+from chalicelib.domain.chat import Conversation, Membership, Message
 from chalicelib.domain.joining import JoinCode
 from chalicelib.domain.notifications import Notification
 from chalicelib.domain.reports import Category, Report, Status, TimelineEntry
@@ -185,3 +186,41 @@ class Counters(Protocol):
         """
 
     def read(self, key: str, shards: int) -> dict[str, int]: ...
+
+
+class ChatRepository(Protocol):
+    def conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    def conversations(self, conversation_ids: list[str]) -> dict[str, Conversation]: ...
+
+    def memberships(self, user_id: str, limit: int) -> list[Membership]: ...
+
+    def membership(self, user_id: str, conversation_id: str) -> Membership | None: ...
+
+    def open(self, conversation: Conversation, members: list[Membership]) -> None: ...
+
+    def post(
+        self,
+        message: Message,
+        conversation: Conversation,
+        rate_key: str,
+        rate_limit: int,
+        rate_window_end: datetime,
+        read_seq: int,
+    ) -> bool: ...
+
+    def message(self, conversation_id: str, key: str) -> Message | None: ...
+
+    def messages(self, conversation_id: str, limit: int, cursor: str | None, after: str | None) -> Page[Message]: ...
+
+    def mark_read(self, user_id: str, conversation_id: str, read_seq: int) -> None: ...
+
+    def set_channel(self, user_id: str, conversation_id: str, channel: str) -> None: ...
+
+    def hide(self, conversation_id: str, key: str, by: str, at: datetime, reason: str | None) -> Message: ...
+
+
+class ChannelPrefs(Protocol):
+    def sms_opted_out(self, key: str) -> bool: ...
+
+    def set_sms_opt_out(self, key: str, opted_out: bool, at: datetime) -> None: ...

@@ -24,7 +24,7 @@ from infra.cfn import (
     state_machine_id,
     table_id,
 )
-from infra.groups import GROUPS, HANDLERS, Access, group_for
+from infra.groups import GROUPS, HANDLERS, ROUTE_THROTTLES, Access, group_for
 from infra.monitoring import RED_CARDS_METRIC
 from infra.stages import API_SHARE
 from tests.infra.conftest import Built
@@ -410,6 +410,7 @@ def test_the_api_is_throttled(prod: Built) -> None:
     assert stage_wide["ThrottlingBurstLimit"] == prod.ctx.profile.api_burst
     sms = next(s for s in settings if s["ResourcePath"] == "/~1v1~1auth~1sms~1code")
     assert sms["HttpMethod"] == "POST" and sms["ThrottlingRateLimit"] < stage_wide["ThrottlingRateLimit"]
+    assert len(settings) == 1 + len(ROUTE_THROTTLES), "only the routes that cost money are throttled apart"
 
 
 def test_the_deployment_changes_with_the_api(prod: Built) -> None:
@@ -493,3 +494,32 @@ def test_the_dashboard_shows_functions_queues_and_app_metrics(prod: Built) -> No
         assert widget["x"] + widget["width"] <= 24
     referenced_ids = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", body))
     assert referenced_ids <= set(prod.resources), referenced_ids - set(prod.resources)
+
+
+# Lambda sets these itself and refuses a function that tries to.
+LAMBDA_RESERVED = {
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "TZ",
+}
+
+
+def test_no_function_sets_a_variable_lambda_reserves(prod: Built) -> None:
+    for props in (f["Properties"] for f in _functions(prod).values()):
+        assert not set(props["Environment"]["Variables"]) & LAMBDA_RESERVED, props["FunctionName"]

@@ -95,3 +95,11 @@ def test_a_consumer_slower_than_its_queue_fails_the_build(prod: Built, monkeypat
     monkeypatch.setitem(groups.HANDLERS, name, slow)
     with pytest.raises(BuildError, match="visibility timeout"):
         build_template(sam, prod.ctx, "k.zip")
+
+
+def test_a_throttle_on_a_route_the_api_lacks_fails_the_build(prod: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra import groups
+
+    monkeypatch.setitem(groups.ROUTE_THROTTLES, ("POST", "/v1/auth/sms/typo"), groups.Throttle(rate=1, burst=1))
+    with pytest.raises(BuildError, match="/v1/auth/sms/typo"):
+        build_template(_sam(prod), prod.ctx, "k.zip")
