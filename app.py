@@ -5,9 +5,9 @@ from __future__ import annotations
 from chalice import Chalice
 
 from chalicelib import observability
-from chalicelib.api import auth, chat, membership, meta, reports, units
+from chalicelib.api import auth, chat, membership, meta, reports, units, webhooks
 from chalicelib.api.security import security
-from chalicelib.consumers import notifications
+from chalicelib.consumers import channels, notifications
 from chalicelib.consumers import reports as report_consumers
 
 app = Chalice(app_name="weilinli")
@@ -22,7 +22,9 @@ for blueprint in (
     membership.bp,
     reports.bp,
     chat.bp,
+    webhooks.bp,
     notifications.bp,
     report_consumers.bp,
+    channels.bp,
 ):
     app.register_blueprint(blueprint)

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from chalicelib.adapters import secrets
 from chalicelib.adapters.chat import DynamoChannelPrefs, DynamoChat
-from chalicelib.adapters.definitions import ESCALATION, NOTIFICATIONS, PHOTOS
+from chalicelib.adapters.definitions import ESCALATION, INBOUND, NOTIFICATIONS, PHOTOS
 from chalicelib.adapters.ephemeral import DynamoOneTimeCodes, DynamoRateLimiter
 from chalicelib.adapters.inbox import DynamoAccessLog, DynamoInbox, SqsNotificationPublisher
+from chalicelib.adapters.intake import DynamoOnce, DynamoTokenCache, SqsInboundQueue
 from chalicelib.adapters.people import (
     DynamoJoinCodeRepository,
     DynamoUnitRepository,
@@ -31,10 +32,13 @@ from chalicelib.adapters.reports import (
     report_from_image,
 )
 from chalicelib.adapters.tokens import JwtTokens
+from chalicelib.adapters.wechat import WeChatApi, WeChatCrypto
 from chalicelib.domain.users import User
 from chalicelib.services.auth import AuthService, OtpPolicy, principal_of
 from chalicelib.services.categories import CategoryService
 from chalicelib.services.chat import ChatPolicy, ChatService
+from chalicelib.services.delivery import ChannelDelivery
+from chalicelib.services.inbound import InboundService, Intake, SmsOptOuts
 from chalicelib.services.membership import JoinPolicy, MembershipService
 from chalicelib.services.notifications import BindingEvents, NotificationService
 from chalicelib.services.report_events import ReportEvents
@@ -89,9 +93,7 @@ def auth_service() -> AuthService:
         users=users(),
         codes=DynamoOneTimeCodes(CLOCK),
         limiter=DynamoRateLimiter(CLOCK),
-        sms=HttpSmsSender(
-            settings.sms_api_base, settings.sms_account_sid, secrets.sms_auth_token(settings), settings.sms_from
-        ),
+        sms=sms_sender(),
         wechat=HttpWeChatLogin(settings.wechat_api_base, settings.wechat_app_id, secrets.wechat_app_secret(settings)),
         tokens=tokens(),
         clock=CLOCK,
@@ -192,6 +194,77 @@ def channel_prefs() -> DynamoChannelPrefs:
     return DynamoChannelPrefs()
 
 
+@lru_cache(maxsize=1)
+def wechat_token() -> str:
+    return secrets.wechat_token(get_settings())
+
+
+@lru_cache(maxsize=1)
+def sms_auth_token() -> str:
+    return secrets.sms_auth_token(get_settings())
+
+
+@lru_cache(maxsize=1)
+def wechat_crypto() -> WeChatCrypto:
+    settings = get_settings()
+    aes_key = secrets.wechat_aes_key(settings)
+    if aes_key is None:
+        raise RuntimeError("WeChat safe mode is not configured (WECHAT_AES_KEY or WECHAT_AES_KEY_PARAM)")
+    return WeChatCrypto(wechat_token(), aes_key, settings.wechat_app_id)
+
+
+@lru_cache(maxsize=1)
+def sms_sender() -> HttpSmsSender:
+    settings = get_settings()
+    return HttpSmsSender(settings.sms_api_base, settings.sms_account_sid, sms_auth_token(), settings.sms_from)
+
+
+@lru_cache(maxsize=1)
+def wechat_api() -> WeChatApi:
+    settings = get_settings()
+    return WeChatApi(
+        settings.wechat_api_base, settings.wechat_app_id, secrets.wechat_app_secret(settings), DynamoTokenCache(), CLOCK
+    )
+
+
+@lru_cache(maxsize=1)
+def intake() -> Intake:
+    marks = DynamoOnce(CLOCK, "inbound", timedelta(days=2))
+    return Intake(marks, SqsInboundQueue(get_settings().queue_name(INBOUND.logical)))
+
+
+@lru_cache(maxsize=1)
+def sms_opt_outs() -> SmsOptOuts:
+    return SmsOptOuts(channel_prefs(), CLOCK, phone_key())
+
+
+@lru_cache(maxsize=1)
+def inbound_service() -> InboundService:
+    return InboundService(
+        users=users(),
+        chat=chat_service(),
+        reports=report_service(),
+        prefs=channel_prefs(),
+        sms=sms_sender(),
+        wechat=wechat_api(),
+        clock=CLOCK,
+        phone_key=phone_key(),
+    )
+
+
+@lru_cache(maxsize=1)
+def channel_delivery() -> ChannelDelivery:
+    return ChannelDelivery(
+        users=users(),
+        prefs=channel_prefs(),
+        sms=sms_sender(),
+        wechat=wechat_api(),
+        sent=DynamoOnce(CLOCK, "sent", timedelta(days=2)),
+        phone_key=phone_key(),
+        template_id=get_settings().wechat_template_id,
+    )
+
+
 def reset() -> None:
     """Forget every built service (tests build a fresh world per test)."""
     for getter in (
@@ -209,5 +282,14 @@ def reset() -> None:
         report_events,
         chat_service,
         channel_prefs,
+        wechat_token,
+        sms_auth_token,
+        wechat_crypto,
+        sms_sender,
+        wechat_api,
+        intake,
+        sms_opt_outs,
+        inbound_service,
+        channel_delivery,
     ):
         getter.cache_clear()

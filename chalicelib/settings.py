@@ -55,6 +55,12 @@ class Settings:
     wechat_app_id: str
     wechat_app_secret: str | None
     wechat_app_secret_param: str | None
+    wechat_token: str | None
+    wechat_token_param: str | None
+    wechat_aes_key: str | None
+    wechat_aes_key_param: str | None
+    wechat_template_id: str
+    public_base_url: str | None
 
     deadline_scale: float
     autoclose_days: int
@@ -157,6 +163,12 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         wechat_app_id=env.get("WECHAT_APP_ID", "wx-local"),
         wechat_app_secret=_opt(env, "WECHAT_APP_SECRET"),
         wechat_app_secret_param=_opt(env, "WECHAT_APP_SECRET_PARAM"),
+        wechat_token=_opt(env, "WECHAT_TOKEN"),
+        wechat_token_param=_opt(env, "WECHAT_TOKEN_PARAM"),
+        wechat_aes_key=_opt(env, "WECHAT_AES_KEY"),
+        wechat_aes_key_param=_opt(env, "WECHAT_AES_KEY_PARAM"),
+        wechat_template_id=env.get("WECHAT_TEMPLATE_ID", "weilinli-notice"),
+        public_base_url=_opt(env, "PUBLIC_BASE_URL"),
         deadline_scale=_float(env, "DEADLINE_SCALE", 1.0),
         autoclose_days=_int(env, "AUTOCLOSE_DAYS", 7),
         photo_max_bytes=_int(env, "PHOTO_MAX_BYTES", 10 * 1024 * 1024),

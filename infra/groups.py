@@ -158,8 +158,8 @@ GROUPS: tuple[EndpointGroup, ...] = (
         title="WeChat and SMS webhooks",
         prefixes=("/v1/webhooks",),
         access=access(
-            reads={"users", "identities"},
-            writes={"ephemeral", "channel-prefs"},  # replay protection (TTL); STOP/START
+            writes={"ephemeral", "channel-prefs"},  # first-delivery marks (TTL); STOP/START
+            sends={"inbound"},
             secrets=API_SECRETS | {WECHAT_TOKEN, WECHAT_AES_KEY, SMS_AUTH_TOKEN},
         ),
         timeout_s=5,  # WeChat gives a webhook five seconds
@@ -227,7 +227,25 @@ ROUTE_THROTTLES: dict[tuple[str, str], Throttle] = {
 HANDLERS: dict[str, HandlerSpec] = {
     "jwt_authorizer": HandlerSpec(access=access(secrets={JWT_SECRET}), memory_mb=512, timeout_s=5),
     "deliver_notifications": HandlerSpec(
-        access=access(reads={"channel-prefs"}, writes={"notifications"}), max_concurrency=20
+        access=access(
+            reads={"channel-prefs", "users"},
+            writes={"notifications", "ephemeral"},  # sent marks and the shared WeChat access token
+            secrets={SMS_AUTH_TOKEN, WECHAT_APP_SECRET, PHONE_HASH_KEY},
+        ),
+        max_concurrency=20,
+    ),
+    "on_inbound_message": HandlerSpec(
+        access=access(
+            reads={"users", "identities", "units", "categories", "channel-prefs"},
+            writes={"conversations", "messages", "chat-members", "ephemeral", "reports"},
+            secrets={SMS_AUTH_TOKEN, WECHAT_APP_SECRET, PHONE_HASH_KEY},
+        ),
+        memory_mb=512,
+        timeout_s=30,
+    ),
+    "on_message_posted": HandlerSpec(
+        access=access(reads={"chat-members", "users"}, sends={"notifications"}),
+        timeout_s=30,
     ),
     "on_user_changed": HandlerSpec(access=access(reads={"users"}, sends={"notifications"}), timeout_s=30),
     "on_report_changed": HandlerSpec(

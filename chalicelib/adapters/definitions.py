@@ -89,7 +89,8 @@ def table_spec(record: type[Model]) -> TableSpec:
 # Queues the app sends to and consumes (each gets a DLQ with redrive after max_receive_count).
 NOTIFICATIONS = QueueSpec("notifications", visibility_timeout=60, max_receive_count=5)
 REPORT_EVENTS = QueueSpec("report-events", visibility_timeout=60, max_receive_count=5)
-QUEUES: tuple[QueueSpec, ...] = (NOTIFICATIONS, REPORT_EVENTS)
+INBOUND = QueueSpec("inbound", visibility_timeout=60, max_receive_count=5)  # WeChat and SMS messages
+QUEUES: tuple[QueueSpec, ...] = (NOTIFICATIONS, REPORT_EVENTS, INBOUND)
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 

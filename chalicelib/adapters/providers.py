@@ -59,8 +59,9 @@ class HttpWeChatLogin:
         try:
             response = _http().request("GET", f"{self._url}?{urlencode(query)}")
             answer: dict[str, Any] = json.loads(response.data or b"{}")
-        except (urllib3.exceptions.HTTPError, ValueError) as exc:
-            raise Unavailable("WeChat cannot be reached; try again shortly") from exc
+        except (urllib3.exceptions.HTTPError, ValueError):
+            # "from None": urllib3's errors quote the URL, and this URL carries the app secret.
+            raise Unavailable("WeChat cannot be reached; try again shortly") from None
         if answer.get("errcode") or not answer.get("openid"):
             raise InvalidInput("code", f"WeChat refused the login code ({answer.get('errmsg', 'no openid')})")
         return str(answer["openid"])

@@ -42,3 +42,14 @@ def sms_auth_token(settings: Settings) -> str:
 
 def wechat_app_secret(settings: Settings) -> str:
     return resolve_secret(settings, settings.wechat_app_secret, settings.wechat_app_secret_param)
+
+
+def wechat_token(settings: Settings) -> str:
+    return resolve_secret(settings, settings.wechat_token, settings.wechat_token_param)
+
+
+def wechat_aes_key(settings: Settings) -> str | None:
+    """The EncodingAESKey for WeChat's safe mode; None when only plaintext mode is configured."""
+    if not settings.wechat_aes_key and not settings.wechat_aes_key_param:
+        return None
+    return resolve_secret(settings, settings.wechat_aes_key, settings.wechat_aes_key_param)

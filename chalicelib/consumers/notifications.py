@@ -19,7 +19,9 @@ from chalice.app import DynamoDBEvent, SQSEvent
 
 from chalicelib import bootstrap
 from chalicelib.adapters.definitions import NOTIFICATIONS
+from chalicelib.adapters.intake import delay_redelivery
 from chalicelib.consumers.batch import partial_batch
+from chalicelib.domain.errors import Unavailable
 from chalicelib.domain.notifications import Notification
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
@@ -31,12 +33,29 @@ _queue_processor = BatchProcessor(event_type=EventType.SQS)
 _stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
+_BACKOFF_BASE = 10
+_BACKOFF_MAX = 900
+
+
 def _deliver(record: SQSRecord) -> None:
+    """In-app first (always, once), then WeChat or SMS; a provider failure comes back later."""
     notification = Notification.from_message(json.loads(record.body))
     if bootstrap.notification_service().deliver(notification):
         metrics.add_metric(name="NotificationsDelivered", unit="Count", value=1)
-    else:
-        logger.info("notification delivered before", extra={"notification_id": notification.notification_id})
+    try:
+        sent = bootstrap.channel_delivery().deliver(notification)
+    except Unavailable as exc:
+        if getattr(exc, "retryable", True):
+            metrics.add_metric(name="DeliveryRetries", unit="Count", value=1)
+            receives = int(record.attributes.approximate_receive_count or 1)
+            delay = min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (receives - 1))
+            delay_redelivery(_settings.queue_name(NOTIFICATIONS.logical), record.receipt_handle, delay)
+            raise  # after maxReceiveCount the queue moves it to its DLQ (which alarms)
+        metrics.add_metric(name="DeliveryRefused", unit="Count", value=1)
+        logger.warning("channel refused the notification", extra={"code": exc.code, "details": exc.details})
+        return
+    if sent.channel != "none" and sent.skipped is None:
+        metrics.add_metric(name=f"Delivered_{sent.channel}", unit="Count", value=1)
 
 
 @bp.on_sqs_message(queue=_settings.queue_name(NOTIFICATIONS.logical), batch_size=NOTIFICATIONS.batch_size)

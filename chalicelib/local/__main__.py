@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run schedules this many times faster than the wall clock (e.g. 60: a minute per second)",
     )
     run.add_argument("--no-demo", action="store_true", help="start without the demo data and hooks")
+    run.add_argument(
+        "--deadline-scale",
+        type=float,
+        default=None,
+        help="how fast report deadlines run (the local stage's default 0.01 turns an hour into 36 s)",
+    )
     run.add_argument("--app-module", default=os.environ.get(APP_MODULE_VARIABLE, "app"), help=argparse.SUPPRESS)
     run.set_defaults(handler=run_stack)
 
@@ -87,7 +93,10 @@ def run_stack(args: argparse.Namespace) -> int:
         config = load_chalice_config(project_dir)
     except StackConfigError as exc:
         return _usage_error(str(exc))
-    apply_environment(stage_environment(config, ports))
+    environment = stage_environment(config, ports)
+    if args.deadline_scale is not None:
+        environment["DEADLINE_SCALE"] = str(args.deadline_scale)
+    apply_environment(environment)
 
     # Only now: importing the stack imports the settings, which read the environment once.
     from chalicelib.local.stack import LocalStack, StackOptions

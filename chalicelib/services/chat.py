@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.domain.auth import Principal, Role
 from chalicelib.domain.chat import (
+    HIDDEN_TEXT,
     Conversation,
     ConversationKind,
     ConversationRef,
@@ -23,10 +24,11 @@ from chalicelib.domain.chat import (
     split_message_id,
 )
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.domain.notifications import Notification
 from chalicelib.domain.tree import Level, is_within, level_of, validate_path
 from chalicelib.domain.units import Page
 from chalicelib.domain.users import User
-from chalicelib.services.ids import id_at, new_id
+from chalicelib.services.ids import derived_id, id_at, new_id
 from chalicelib.services.ports import (
     ChatRepository,
     Clock,
@@ -168,7 +170,12 @@ class ChatService:
     # --- sending ------------------------------------------------------------------------------
 
     def send(
-        self, principal: Principal, conversation_id: str, content: MessageContent, channel: str = "app"
+        self,
+        principal: Principal,
+        conversation_id: str,
+        content: MessageContent,
+        channel: str = "app",
+        key: str | None = None,
     ) -> Message:
         """Post a message: one read of the conversation, then one transaction (message, count,
         my pointer, my rate). Per-person rate limit: a burst beyond it is a 429."""
@@ -178,7 +185,7 @@ class ChatService:
         conversation = self._chat.conversation(conversation_id) or self._new_conversation(ref)
         message = Message(
             conversation_id=conversation_id,
-            key=id_at(now),
+            key=key or id_at(now),  # a key derived from its cause makes a redelivered message land once
             sender_id=principal.user_id,
             sender_role=principal.role.value,
             content=content,
@@ -218,6 +225,32 @@ class ChatService:
 
     def image_url(self, key: str) -> str:
         return self._photos.view_url(key, 3600)
+
+    def notifications_for(self, message: Message) -> list[Notification]:
+        """A one-to-one message is told to the other person, on the channel they last wrote from.
+
+        Group messages tell nobody: 2,000 households read them through unread counts instead.
+        """
+        ref = parse_conversation_id(message.conversation_id)
+        if ref.kind is not ConversationKind.DIRECT:
+            return []
+        peer_id = next((m for m in ref.members if m != message.sender_id), None)
+        if peer_id is None:
+            return []
+        membership = self._chat.membership(peer_id, message.conversation_id)
+        sender = self._users.get(message.sender_id)
+        channel = membership.channel if membership else "app"
+        return [
+            Notification(
+                notification_id=derived_id(f"chat|{message.message_id}|{peer_id}", message.created_at),
+                user_id=peer_id,
+                kind="chat_message",
+                title=sender.display_name if sender else "新消息",
+                body=message.content.preview if not message.hidden else HIDDEN_TEXT,
+                created_at=message.created_at,
+                data={"conversation_id": message.conversation_id, "message_id": message.message_id, "channel": channel},
+            )
+        ]
 
     # --- moderation -----------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ class NewReport:
     grid_id: str | None = None  # staff filing on someone's behalf say where
     on_behalf_of: str | None = None  # the resident's user id, when staff file for them
     ignore_duplicates: bool = False
+    report_id: str | None = None  # derived from its cause (a WeChat MsgId...) so a redelivery files once
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,10 @@ class ReportService:
             self._offer_duplicates(dup_key, new.location)
         now = self._clock.now()
         window = self._window(category, accept=True, urgency=new.urgency)
+        if new.report_id is not None and (existing := self._reports.get(new.report_id)) is not None:
+            return existing
         report = Report(
-            report_id=new_id(),
+            report_id=new.report_id or new_id(),
             category=category.code,
             department=category.department,
             description=description,
