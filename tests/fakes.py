@@ -67,6 +67,9 @@ class FakeUsers:
     def get(self, user_id: str) -> User | None:
         return self.items.get(user_id)
 
+    def get_many(self, user_ids: list[str]) -> dict[str, User]:
+        return {uid: self.items[uid] for uid in user_ids if uid in self.items}
+
     def find_by_identity(self, identity: str) -> User | None:
         user_id = self.identities.get(identity)
         return self.items.get(user_id) if user_id else None

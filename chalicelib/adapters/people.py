@@ -178,6 +178,10 @@ class DynamoUserRepository:
         record = get_or_none(UserRecord, user_id, consistent=True)
         return user_from_record(record) if record else None
 
+    def get_many(self, user_ids: list[str]) -> dict[str, User]:
+        unique = list(dict.fromkeys(user_ids))
+        return {r.user_id: user_from_record(r) for r in UserRecord.batch_get(unique)} if unique else {}
+
     def find_by_identity(self, identity: str) -> User | None:
         link = get_or_none(IdentityRecord, identity, consistent=True)
         return self.get(link.user_id) if link else None

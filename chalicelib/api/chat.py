@@ -36,7 +36,7 @@ def message_out(message: Message, senders: dict[str, User], moderator: bool) -> 
         key=message.key,
         conversation_id=message.conversation_id,
         sender_id=message.sender_id,
-        sender_name=sender.display_name if sender else "",
+        sender_name=sender.display_name if sender else None,
         sender_role=message.sender_role,
         kind=c.kind.value,
         text=(c.text if shown else HIDDEN_TEXT) if c.kind is MessageKind.TEXT or not shown else None,
@@ -108,8 +108,7 @@ def send_message(call: Call, conversation_id: str) -> MessageOut:
     body: SendMessageRequest = call.body
     content = MessageContent(MessageKind(body.kind), body.text, body.image_key, body.lat, body.long)
     message = bootstrap.chat_service().send(call.user, conversation_id, content)
-    me = bootstrap.users().get(call.user.user_id)
-    return message_out(message, {me.user_id: me} if me else {}, moderator=False)
+    return message_out(message, {}, moderator=False)  # the sender knows their own name: no extra read
 
 
 @endpoint(

@@ -614,7 +614,7 @@ class MessageOut(BaseModel):
     key: str = Field(description="the message's sortable key; pass it as ?after= to poll for newer ones")
     conversation_id: str
     sender_id: str
-    sender_name: str
+    sender_name: str | None = Field(description="absent in the answer to one's own send")
     sender_role: str
     kind: str
     text: str | None

@@ -157,7 +157,7 @@ class ChatService:
         if after is not None and len(after) != 26:
             raise InvalidInput("after", "must be a message id's last 26 characters (a ULID)")
         page = self._chat.messages(conversation_id, check_limit(limit, 50), cursor, after)
-        senders = {uid: u for uid in {m.sender_id for m in page.items} if (u := self._users.get(uid)) is not None}
+        senders = self._users.get_many([m.sender_id for m in page.items])
         return MessagePage(page, senders, can_moderate(principal, ref, report_grid))
 
     def mark_read(self, principal: Principal, conversation_id: str) -> int:

@@ -32,6 +32,9 @@ class UnitRepository(Protocol):
 class UserRepository(Protocol):
     def get(self, user_id: str) -> User | None: ...
 
+    def get_many(self, user_ids: list[str]) -> dict[str, User]:
+        """Several people in one round trip (e.g. the senders of a page of messages)."""
+
     def find_by_identity(self, identity: str) -> User | None: ...
 
     def create(self, user: User, identities: list[str]) -> None:

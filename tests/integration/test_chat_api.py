@@ -22,10 +22,11 @@ def _send(api: Api, token: str, conversation: str, text: str, expect: int = 201,
 def test_the_grid_group_belongs_to_its_residents_and_workers(api: Api, demo: dict[str, Any]) -> None:
     wang, worker = token_of(demo, "wangwei"), token_of(demo, "wangxiaomin")
     sent = _send(api, wang, GROUP, "4单元8楼漏水到7楼，联系不到楼上租户！")
-    assert sent["sender_name"] == "王伟" and sent["message_id"].startswith(GROUP)
+    assert sent["sender_id"] == PEOPLE[1].user_id and sent["message_id"].startswith(GROUP)
     reply = _send(api, worker, GROUP, "收到，我马上联系房东。")
     page = api.get(f"/v1/conversations/{GROUP}/messages", worker).body
     assert [m["text"] for m in page["items"]] == [reply["text"], sent["text"]]  # newest first
+    assert [m["sender_name"] for m in page["items"]] == ["王晓敏", "王伟"]
     newer = api.get(f"/v1/conversations/{GROUP}/messages?after={sent['key']}", wang).body
     assert [m["message_id"] for m in newer["items"]] == [reply["message_id"]]
     outsider = token_of(demo, "chenwen")  # 东亭社区: not in this grid
