@@ -212,7 +212,7 @@ def _tasks(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield from _tasks(processor.get("States", {}))
 
 
-def _placeholder(value: Any) -> str | None:
+def _substituted_name(value: Any) -> str | None:
     match = _PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
     return match.group(1) if match else None
 
@@ -234,15 +234,15 @@ def state_machine_statements(spec: StateMachineSpec) -> list[Json]:
         action = f"{service}:{call[0].upper()}{call[1:]}"
         parameters = task.get("Parameters", {})
         if service == "dynamodb":
-            placeholder = _placeholder(parameters.get("TableName"))
-            if placeholder not in spec.tables:
+            name = _substituted_name(parameters.get("TableName"))
+            if name not in spec.tables:
                 raise BuildError(f"state machine {spec.logical}: TableName must be one of {sorted(spec.tables)}")
-            target = table_id(spec.tables[placeholder])
+            target = table_id(spec.tables[name])
         else:
-            placeholder = _placeholder(parameters.get("QueueUrl"))
-            if placeholder not in spec.queue_urls:
+            name = _substituted_name(parameters.get("QueueUrl"))
+            if name not in spec.queue_urls:
                 raise BuildError(f"state machine {spec.logical}: QueueUrl must be one of {sorted(spec.queue_urls)}")
-            target = queue_id(spec.queue_urls[placeholder])
+            target = queue_id(spec.queue_urls[name])
         grants.setdefault(target, set()).add(action)
     return [
         {"Effect": "Allow", "Action": sorted(actions), "Resource": get_att(target, "Arn")}
@@ -279,8 +279,8 @@ def add_state_machines(template: Template, ctx: BuildContext) -> None:
                 },
             },
         )
-        substitutions: Json = {placeholder: ref(table_id(logical)) for placeholder, logical in spec.tables.items()}
-        substitutions |= {placeholder: ref(queue_id(logical)) for placeholder, logical in spec.queue_urls.items()}
+        substitutions: Json = {name: ref(table_id(logical)) for name, logical in spec.tables.items()}
+        substitutions |= {name: ref(queue_id(logical)) for name, logical in spec.queue_urls.items()}
         template.add(
             machine,
             {

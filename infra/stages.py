@@ -119,7 +119,7 @@ def load_context(stage: str, project: Path = PROJECT, account_concurrency: int |
     environment = stage_environment(config, stage)
     if environment.get("STAGE") != stage:
         raise BuildError(f".chalice/config.json stage {stage} must set STAGE={stage}")
-    # Region and account are placeholders: the template names its ARNs with AWS::Region/AccountId.
+    # Region and account here are stand-ins: the template names its ARNs with AWS::Region/AccountId.
     settings = parse_settings({**environment, "AWS_REGION": "us-east-1", "AWS_ACCOUNT_ID": "000000000000"})
     profile = PROFILES[stage]
     api_stage = config["stages"][stage].get("api_gateway_stage", config.get("api_gateway_stage", "api"))

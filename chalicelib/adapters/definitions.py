@@ -99,14 +99,14 @@ INFRA = Path(__file__).resolve().parents[2] / "infra"
 class StateMachineSpec:
     """A Step Functions state machine whose definition is a file in ``infra/``.
 
-    Its ``${...}`` placeholders name tables and queues; ``infra/`` passes them to CloudFormation
-    as DefinitionSubstitutions, the local stack fills them in from settings.
+    Its ``${...}`` names stand for tables and queues; ``infra/`` passes them to CloudFormation as
+    DefinitionSubstitutions, the local stack fills them in from settings.
     """
 
     logical: str
     file: str
-    tables: dict[str, str]  # placeholder → logical table
-    queue_urls: dict[str, str]  # placeholder → logical queue
+    tables: dict[str, str]  # ${name} → logical table
+    queue_urls: dict[str, str]  # ${name} → logical queue
 
     def name(self, settings: Settings) -> str:
         return f"{settings.resource_prefix}-{self.logical}"
@@ -116,10 +116,10 @@ class StateMachineSpec:
 
     def definition(self, settings: Settings) -> str:
         text = self.template()
-        for placeholder, logical in self.tables.items():
-            text = text.replace("${" + placeholder + "}", settings.table_name(logical))
-        for placeholder, logical in self.queue_urls.items():
-            text = text.replace("${" + placeholder + "}", settings.queue_url(logical))
+        for name, logical in self.tables.items():
+            text = text.replace("${" + name + "}", settings.table_name(logical))
+        for name, logical in self.queue_urls.items():
+            text = text.replace("${" + name + "}", settings.queue_url(logical))
         return text
 
 

@@ -26,7 +26,7 @@ TAG = "chat"
 
 
 def message_out(message: Message, senders: dict[str, User], moderator: bool) -> MessageOut:
-    """A message as its reader may see it: a hidden one is a placeholder except to staff."""
+    """A message as its reader may see it: a hidden one shows only a notice, except to staff."""
     sender = senders.get(message.sender_id)
     c = message.content
     shown = moderator or not message.hidden
@@ -148,7 +148,7 @@ def upload_image(call: Call, conversation_id: str) -> ChatUpload:
     body=HideRequest,
     response=MessageOut,
     errors=[403, 404],
-    description="Residents then see a placeholder; the message stays, with who hid it and why.",
+    description="Residents then see a notice instead; the message stays, with who hid it and why.",
 )
 def hide_message(call: Call, message_id: str) -> MessageOut:
     message = bootstrap.chat_service().hide(call.user, message_id, call.body.reason)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chalicelib.domain.errors import Forbidden
-from chalicelib.domain.tree import LEVELS, Level, is_within, level_of
+from .errors import Forbidden
+from .tree import LEVELS, Level, is_within, level_of
 
 
 class Role(StrEnum):

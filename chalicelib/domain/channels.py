@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from chalicelib.domain.errors import InvalidInput
+from .errors import InvalidInput
 
 Channel = Literal["wechat", "sms"]
 # "other" is a message type we do not act on (video, link, a mini-program card...): it must still

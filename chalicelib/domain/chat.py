@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from chalicelib.domain.auth import Principal, Role
-from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound
-from chalicelib.domain.tree import Level, is_within, level_of
+from .auth import Principal, Role
+from .errors import Forbidden, InvalidInput, NotFound
+from .tree import Level, is_within, level_of
 
 SEP = "~"
 TEXT_MAX = 2000

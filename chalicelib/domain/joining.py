@@ -8,7 +8,7 @@ import hmac
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from chalicelib.domain.errors import Gone, InvalidInput
+from .errors import Gone, InvalidInput
 
 CODE_PREFIX = "wlj1"
 

@@ -15,9 +15,9 @@ from enum import StrEnum
 from math import asin, cos, radians, sin, sqrt
 from typing import Any
 
-from chalicelib.domain.auth import ADMIN_LEVEL, Principal, Role
-from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput
-from chalicelib.domain.tree import Level, ancestor_at, is_within
+from .auth import ADMIN_LEVEL, Principal, Role
+from .errors import Conflict, Forbidden, InvalidInput
+from .tree import Level, ancestor_at, is_within
 
 LADDER: tuple[Level, ...] = (Level.GRID, Level.COMMUNITY, Level.STREET, Level.DISTRICT)
 TOP_STEP = len(LADDER) - 1

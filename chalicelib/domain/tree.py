@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from chalicelib.domain.errors import InvalidInput
+from .errors import InvalidInput
 
 SEPARATOR = "."
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from chalicelib.domain.tree import Level
+from .tree import Level
 
 T = TypeVar("T")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from chalicelib.domain.auth import Role
-from chalicelib.domain.errors import InvalidInput
+from .auth import Role
+from .errors import InvalidInput
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
