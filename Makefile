@@ -50,6 +50,10 @@ package: install
 	PYTHONPATH=. $(BIN)/python -m infra.build --stage $(STAGE) --out build/$(STAGE) $(if $(ACCOUNT_CONCURRENCY),--account-concurrency $(ACCOUNT_CONCURRENCY))
 	$(BIN)/cfn-lint -- build/$(STAGE)/template.json
 
+# Figures and ratios to a baseline measured in the same run (not part of make test).
+bench: install
+	PYTHONPATH=. $(BIN)/python -m benchmarks.bench_api
+
 token: install
 	PYTHONPATH=. $(BIN)/python -m chalicelib.local token --role "$(ROLE)" --scope "$(SCOPE)" $(if $(USER_ID),--user "$(USER_ID)")
 
