@@ -29,6 +29,7 @@ from chalicelib.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from chalicelib.observability import logger
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -169,6 +170,10 @@ def endpoint(
                 return domain_error_response(exc)
             except ValidationError as exc:
                 return validation_response(exc, "request")
+            except Exception:
+                # Anything unforeseen is logged with the request id and answered in the API's shape.
+                logger.exception("unhandled error", extra={"path": path, "method": method})
+                return error_response(500, "internal", "something went wrong on our side; try again shortly")
 
         route_kwargs: dict[str, Any] = {"methods": [method], "content_types": op.content_types}
         if not public:

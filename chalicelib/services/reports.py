@@ -31,7 +31,7 @@ from chalicelib.domain.reports import (
     supervise,
     transition,
 )
-from chalicelib.domain.tree import Level, is_within, level_of
+from chalicelib.domain.tree import Level, is_within, level_of, parent_of
 from chalicelib.domain.units import Page
 from chalicelib.services.categories import CategoryService, city_of
 from chalicelib.services.ids import id_at, new_id
@@ -280,11 +280,13 @@ class ReportService:
             grid = self._units.get(grid_id)
             if grid is None or grid.level is not Level.GRID:
                 raise InvalidInput("grid_id", f"{grid_id} is not a grid")
-            if principal.role not in ADMIN_LEVEL and not is_within(principal.scope, grid_id):
-                # A grid worker hands over to a neighbouring grid through the community office.
-                community = grid_id.rsplit(".", 1)[0]
-                if community != report.grid_id.rsplit(".", 1)[0]:
-                    raise Forbidden("transfers outside your community go through the community office")
+            if (
+                principal.role not in ADMIN_LEVEL
+                and not is_within(principal.scope, grid_id)
+                and parent_of(grid_id) != parent_of(report.grid_id)
+            ):
+                # A grid worker hands over to a neighbouring grid; further goes through the community office.
+                raise Forbidden("transfers outside your community go through the community office")
         return grid_id, department
 
     def _original(self, report: Report, duplicate_of: str | None) -> str:

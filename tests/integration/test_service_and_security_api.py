@@ -104,3 +104,17 @@ def test_the_dev_token_route_is_404_outside_the_local_stage(api: Api, monkeypatc
     monkeypatch.setattr(auth_routes, "get_settings", lambda: prod)
     answer = api.post("/v1/auth/dev-token", {"role": "city_admin", "scope": "wuhan"})
     assert answer.status == 404
+
+
+def test_an_unforeseen_failure_is_a_500_in_the_error_shape(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import bootstrap
+
+    def broken() -> Any:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(bootstrap, "unit_service", broken)
+    answer = api.get("/v1/units/wuhan", token_of(demo, "chenwen"))
+    assert answer.status == 500 and answer.error_code == "internal"
+    assert "fire" not in json.dumps(answer.body)  # nothing internal leaks to the client
