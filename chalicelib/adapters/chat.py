@@ -16,12 +16,12 @@ from chalicelib.adapters.records import (
 )
 from chalicelib.domain.chat import (
     Conversation,
-    ConversationKind,
     Membership,
     Message,
     MessageContent,
     MessageKind,
     message_public_id,
+    parse_conversation_id,
 )
 from chalicelib.domain.errors import NotFound, RateLimited
 from chalicelib.domain.units import Page
@@ -30,7 +30,7 @@ from chalicelib.domain.units import Page
 def _conversation(record: ConversationRecord) -> Conversation:
     return Conversation(
         conversation_id=record.conversation_id,
-        kind=ConversationKind(record.kind),
+        kind=parse_conversation_id(record.conversation_id).kind,  # the id says it; no second source
         title=record.title or "",
         seq=int(record.seq or 0),
         grid_id=record.grid_id,

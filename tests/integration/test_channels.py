@@ -53,8 +53,20 @@ def _link_wechat(api: Api, token: str, code: str) -> str:
     return "o" + hashlib.sha1(code.encode()).hexdigest()[:27]  # the sandbox's code2session rule
 
 
-def _dm(api: Api, token: str) -> str:
-    return str(api.post("/v1/conversations/direct", {}, token).body["conversation_id"])
+def _dm_with_message(api: Api, token: str, text: str) -> str:
+    """The one-to-one that the inbound consumer opened for a channel message, once it holds ``text``.
+
+    Waiting for it (rather than opening the conversation from the test at the same moment) keeps
+    two threads from writing one item at once: moto, unlike DynamoDB, does not serialise them.
+    """
+
+    def found() -> str | None:
+        for c in api.get("/v1/conversations", token).body["items"]:
+            if c["kind"] == "dm" and c["last_preview"] == text:
+                return str(c["conversation_id"])
+        return None
+
+    return str(eventually(found))
 
 
 def test_the_handshake_answers_echostr_only_when_signed(api: Api) -> None:
@@ -73,9 +85,8 @@ def test_a_wechat_text_reaches_the_worker_once_however_often_it_is_delivered(
     for _ in range(3):  # WeChat retries until it hears back in time
         answer = _post_wechat(api, body)
         assert answer.status == 200 and answer.body == "success"
-    dm = _dm(api, wang)
     worker = token_of(demo, "wangxiaomin")
-    messages = eventually(lambda: api.get(f"/v1/conversations/{dm}/messages", worker).body["items"])
+    dm = _dm_with_message(api, worker, "楼上漏水了，请帮忙联系房东")
     time.sleep(1.0)  # give any duplicate the time to arrive
     messages = api.get(f"/v1/conversations/{dm}/messages", worker).body["items"]
     assert [(m["text"], m["channel"], m["sender_id"]) for m in messages] == [
@@ -115,8 +126,7 @@ def test_safe_mode_messages_are_decrypted(api: Api, demo: dict[str, Any], pump: 
         }
     )
     assert _post_wechat(api, body.encode(), query).status == 200
-    dm = _dm(api, wang)
-    eventually(lambda: api.get(f"/v1/conversations/{dm}/messages", wang).body["items"])
+    _dm_with_message(api, wang, "加密模式的消息")
     tampered = urlencode({"timestamp": timestamp, "nonce": nonce, "encrypt_type": "aes", "msg_signature": "0" * 40})
     assert _post_wechat(api, body.encode(), tampered).status == 403
 
@@ -175,8 +185,7 @@ def test_stop_switches_sms_off_and_nothing_more_is_sent_by_sms(
 ) -> None:
     wang = token_of(demo, "wangwei")
     _post_sms(api, _sms("SM3", WANG_WEI.phone, "请问电梯什么时候修好"))
-    dm = _dm(api, wang)
-    eventually(lambda: api.get(f"/v1/conversations/{dm}/messages", wang).body["items"])
+    dm = _dm_with_message(api, wang, "请问电梯什么时候修好")
     stop = _post_sms(api, _sms("SM4", WANG_WEI.phone, "退订"))
     assert "已退订" in str(stop.body)
     sandbox.outbox.clear()
