@@ -100,6 +100,10 @@ class ChatService:
                     continue
                 conversation = Conversation(conversation_id, ConversationKind.GRID, "网格群", grid_id=principal.scope)
             member = memberships.get(conversation_id)
+            if member is None and conversation.seq:
+                # First look at a grid's group since joining: its history is not "unread" news.
+                self._chat.mark_read(principal.user_id, conversation_id, conversation.seq)
+                member = Membership(principal.user_id, conversation_id, read_seq=conversation.seq)
             read = member.read_seq if member else 0
             views.append(
                 ConversationView(conversation, max(0, conversation.seq - read), member.peer_id if member else None)

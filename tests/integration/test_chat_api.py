@@ -100,3 +100,15 @@ def test_sending_too_fast_is_limited(api: Api, demo: dict[str, Any]) -> None:
     assert set(statuses) == {201, 429} and statuses.count(201) <= 60
     stored = api.get(f"/v1/conversations/{GROUP}/messages?limit=100", wang).body["items"]
     assert len(stored) == statuses.count(201)  # a refused message leaves nothing behind
+
+
+def test_a_newcomer_starts_with_the_groups_history_read(api: Api, demo: dict[str, Any]) -> None:
+    wang = token_of(demo, "wangwei")
+    for text in ("旧消息一", "旧消息二"):
+        _send(api, wang, GROUP, text)
+    newcomer = api.post("/v1/auth/dev-token", {"role": "resident", "scope": G1}).body["token"]
+    first_look = {c["conversation_id"]: c for c in api.get("/v1/conversations", newcomer).body["items"]}
+    assert first_look[GROUP]["unread"] == 0
+    _send(api, wang, GROUP, "欢迎新邻居")
+    later = {c["conversation_id"]: c for c in api.get("/v1/conversations", newcomer).body["items"]}
+    assert later[GROUP]["unread"] == 1
