@@ -63,6 +63,7 @@ class Settings:
     public_base_url: str | None
 
     deadline_scale: float
+    cities: tuple[str, ...]
     autoclose_days: int
     photo_max_bytes: int
     photos_bucket: str
@@ -170,6 +171,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         wechat_template_id=env.get("WECHAT_TEMPLATE_ID", "weilinli-notice"),
         public_base_url=_opt(env, "PUBLIC_BASE_URL"),
         deadline_scale=_float(env, "DEADLINE_SCALE", 1.0),
+        cities=tuple(c.strip() for c in env.get("CITIES", "wuhan").split(",") if c.strip()),
         autoclose_days=_int(env, "AUTOCLOSE_DAYS", 7),
         photo_max_bytes=_int(env, "PHOTO_MAX_BYTES", 10 * 1024 * 1024),
         photos_bucket=env.get("PHOTOS_BUCKET") or f"{env.get('RESOURCE_PREFIX') or f'weilinli-{stage}'}-photos",

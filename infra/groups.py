@@ -263,6 +263,11 @@ HANDLERS: dict[str, HandlerSpec] = {
         access=access(reads={"reports", "units", "users"}, sends={"notifications"}),
         memory_mb=512,
     ),
+    "rearm_escalations": HandlerSpec(
+        access=access(reads={"reports"}, starts={"escalation"}),
+        memory_mb=512,
+        timeout_s=300,
+    ),
     "close_unrated_reports": HandlerSpec(
         access=access(reads={"categories", "units", "users"}, writes={"reports"}),
         memory_mb=512,

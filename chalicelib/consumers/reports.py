@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from chalice import Blueprint, Cron
+from chalice import Blueprint, Cron, Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 
 from chalicelib import bootstrap
@@ -54,6 +54,17 @@ def _workflow_event(record: SQSRecord) -> None:
 @bp.on_sqs_message(queue=_settings.queue_name(REPORT_EVENTS.logical), batch_size=REPORT_EVENTS.batch_size)
 def on_escalation_event(event: SQSEvent) -> dict[str, Any]:
     return partial_batch(event.to_dict(), _workflow_event, _queue_processor, event.context)
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS))
+def rearm_escalations(event: CloudWatchEvent) -> dict[str, int]:
+    """Start the escalation of any open report whose execution never started (a stream record
+    that failed for good, say). Executions are named by report and arm: a running one is left
+    as it is, and one that ended (a red card) is not started again."""
+    now = datetime.now(UTC)
+    started = sum(bootstrap.report_events().rearm(city, now) for city in _settings.cities)
+    metrics.add_metric(name="EscalationsRearmChecked", unit="Count", value=started)
+    return {"checked": started}
 
 
 @bp.schedule(Cron(30, 18, "*", "*", "?", "*"))  # 02:30 in China (UTC+8), when nobody is working

@@ -95,3 +95,20 @@ def _executions(report_id: str) -> dict[str, str]:
     arn = get_settings().state_machine_arn(ESCALATION.logical)
     listed = sfn.list_executions(stateMachineArn=arn)["executions"]
     return {e["name"]: e["status"] for e in listed if e["name"].startswith(report_id)}
+
+
+def test_the_hourly_rearm_starts_an_escalation_that_never_started(api: Api, demo: dict[str, Any]) -> None:
+    from chalice.test import Client
+
+    from app import app
+
+    report_id = api.post("/v1/reports", NORMAL, token_of(demo, "chenwen")).body["report_id"]
+    assert _executions(report_id) == {}  # no pump here: its stream record was never handled
+    with Client(app) as client:
+        tick = client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        )
+        answer = client.lambda_.invoke("rearm_escalations", tick).payload
+        again = client.lambda_.invoke("rearm_escalations", tick).payload
+    assert answer["checked"] >= 1 and again["checked"] >= 1
+    assert list(_executions(report_id)) == [f"{report_id}-0"]  # started once, however often it runs
