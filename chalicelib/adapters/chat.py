@@ -199,11 +199,6 @@ class DynamoChat:
             actions=[ChatMemberRecord.read_seq.set(read_seq)]
         )
 
-    def set_channel(self, user_id: str, conversation_id: str, channel: str) -> None:
-        ChatMemberRecord(user_id=user_id, conversation_id=conversation_id).update(
-            actions=[ChatMemberRecord.channel.set(channel)]
-        )
-
     def hide(self, conversation_id: str, key: str, by: str, at: datetime, reason: str | None) -> Message:
         """Hide a message from residents; its content stays for the audit trail."""
         record = MessageRecord(conversation_id=conversation_id, key=key)

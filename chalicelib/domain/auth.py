@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .errors import Forbidden
-from .tree import LEVELS, Level, is_within, level_of
+from .tree import Level, is_within, level_of
 
 
 class Role(StrEnum):
@@ -72,7 +72,3 @@ def require_staff_over(principal: Principal, path: str, *roles: Role) -> None:
 
 def require_admin_over(principal: Principal, path: str) -> None:
     require_staff_over(principal, path, *ADMIN_LEVEL)
-
-
-def levels_below(level: Level) -> tuple[Level, ...]:
-    return LEVELS[LEVELS.index(level) + 1 :]

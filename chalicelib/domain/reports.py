@@ -20,7 +20,6 @@ from .errors import Conflict, Forbidden, InvalidInput
 from .tree import Level, ancestor_at, is_within
 
 LADDER: tuple[Level, ...] = (Level.GRID, Level.COMMUNITY, Level.STREET, Level.DISTRICT)
-TOP_STEP = len(LADDER) - 1
 
 
 class Status(StrEnum):
