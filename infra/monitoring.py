@@ -146,7 +146,7 @@ def _function_alarms(alarms: Alarms, inventory: Inventory) -> None:
             f"{logical_id}ThrottlesAlarm",
             f"{short}-throttles",
             f"{name} was throttled in 2 of the last 3 minutes: it hit its reserved concurrency or the "
-            "account's quota (see the surge runbook in infra/DEPLOY.md).",
+            "account's quota (see the surge runbook in the README).",
             Namespace="AWS/Lambda",
             MetricName="Throttles",
             Dimensions=[{"Name": "FunctionName", "Value": name}],
@@ -160,7 +160,7 @@ def _function_alarms(alarms: Alarms, inventory: Inventory) -> None:
     alarms.add(
         "AccountConcurrencyAlarm",
         "account-concurrency",
-        "Lambda concurrency across the account is near the quota: raise it (infra/DEPLOY.md).",
+        "Lambda concurrency across the account is near the quota: raise it (the surge runbook in the README).",
         Namespace="AWS/Lambda",
         MetricName="ConcurrentExecutions",
         Statistic="Maximum",
@@ -282,7 +282,7 @@ def dashboard_widgets(
             "properties": {
                 "markdown": f"# {ctx.prefix}\nIn a surge watch, in order: account concurrency against the quota, "
                 "throttles by function, DynamoDB throttle events, queue age and the dead-letter queues. "
-                "The surge runbook is in `infra/DEPLOY.md`."
+                "The surge runbook is in the README, under 'Deploying to AWS'."
             },
         },
         {
