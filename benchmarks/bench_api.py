@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from botocore.client import BaseClient
 from chalice.test import Client
 from moto import mock_aws
 
@@ -22,6 +21,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters import aws
 from chalicelib.local import gateway
 from chalicelib.local.demo import load_demo_data
+from tests.counting import dynamodb_calls
 from tests.integration.conftest import create_resources
 
 ROUNDS = 150
@@ -37,21 +37,9 @@ def _timed(call: Callable[[int], Any], rounds: int = ROUNDS) -> list[float]:
 
 
 def _dynamodb_calls(call: Callable[[], Any]) -> int:
-    count = 0
-    original = BaseClient._make_api_call
-
-    def counted(self: BaseClient, operation: str, params: Any) -> Any:
-        nonlocal count
-        if self.meta.service_model.service_name == "dynamodb":
-            count += 1
-        return original(self, operation, params)
-
-    BaseClient._make_api_call = counted  # type: ignore[method-assign]
-    try:
+    with dynamodb_calls() as calls:
         call()
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
-    return count
+    return len(calls)
 
 
 def main() -> None:

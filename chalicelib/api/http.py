@@ -199,8 +199,14 @@ def _call_for(op: Operation, request: Request) -> Call:
     return Call(request=request, principal=principal, body=parsed_body, query=parsed_query)
 
 
-def parse_body(model: type[BaseModel], request: Request) -> BaseModel:
+def raw_body(request: Request) -> bytes:
+    """The request body as bytes, however the gateway handed it over."""
     raw = request.raw_body or b""
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def parse_body(model: type[BaseModel], request: Request) -> BaseModel:
+    raw = raw_body(request)
     try:
         data = json.loads(raw) if raw.strip() else {}
     except ValueError as exc:

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from chalice.app import Request, Response
 
+from chalicelib.api.http import raw_body
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.settings import get_settings
@@ -73,7 +74,7 @@ def run_once(principal: Principal, request: Request, key: str, produce: Callable
         raise InvalidInput("Idempotency-Key", f"must be 1 to {_KEY_MAX} printable characters")
     data = {
         "key": f"{principal.user_id}|{request.method}|{request.path}|{key}",
-        "body": hashlib.sha256(_as_bytes(request.raw_body)).hexdigest(),
+        "body": hashlib.sha256(raw_body(request)).hexdigest(),
     }
 
     def answer(data: dict[str, str]) -> dict[str, Any]:
@@ -99,9 +100,3 @@ def run_once(principal: Principal, request: Request, key: str, produce: Callable
             "the first request with this Idempotency-Key is still running; retry shortly", code="request_in_progress"
         ) from exc
     return Response(body=stored["body"], status_code=int(stored["status"]), headers=stored.get("headers", {}))
-
-
-def _as_bytes(raw: str | bytes | None) -> bytes:
-    if raw is None:
-        return b""
-    return raw.encode() if isinstance(raw, str) else raw

@@ -12,7 +12,7 @@ from chalice.app import Request
 from chalicelib import bootstrap
 from chalicelib.adapters.sms_webhook import check_twilio_signature, parse_sms, twiml
 from chalicelib.adapters.wechat import check_signature, parse_message
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Call, endpoint, raw_body
 from chalicelib.domain.errors import Forbidden
 from chalicelib.services.inbound import STARTED, STOPPED
 from chalicelib.settings import get_settings
@@ -21,11 +21,6 @@ bp = Blueprint(__name__)
 TAG = "webhooks"
 XML_TYPES = ["text/xml", "application/xml", "application/json", "text/plain"]
 FORM = "application/x-www-form-urlencoded"
-
-
-def _raw(request: Request) -> bytes:
-    raw = request.raw_body or b""
-    return raw.encode() if isinstance(raw, str) else raw
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -65,7 +60,7 @@ def wechat_handshake(call: Call) -> Response:
 def wechat_message(call: Call) -> Response:
     request = call.request
     q = _query(request)
-    body = _raw(request)
+    body = raw_body(request)
     timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
     if q.get("encrypt_type") == "aes":
         body = bootstrap.wechat_crypto().decrypt_body(body, q.get("msg_signature"), timestamp, nonce)
@@ -109,7 +104,7 @@ def public_url(request: Request) -> str:
 )
 def sms_message(call: Call) -> Response:
     request = call.request
-    form = parse_qs(_raw(request).decode("utf-8"), keep_blank_values=True)
+    form = parse_qs(raw_body(request).decode("utf-8"), keep_blank_values=True)
     signature = request.headers.get("x-twilio-signature")
     if not check_twilio_signature(public_url(request), form, bootstrap.sms_auth_token(), signature):
         raise Forbidden("the SMS signature does not match", code="bad_signature")

@@ -28,7 +28,8 @@ from chalicelib.domain.notifications import Notification
 from chalicelib.domain.tree import Level, is_within, level_of, validate_path
 from chalicelib.domain.units import Page
 from chalicelib.domain.users import User
-from chalicelib.services.ids import derived_id, id_at, new_id
+from chalicelib.services.ids import id_at, new_id
+from chalicelib.services.notifications import caused_notification
 from chalicelib.services.ports import (
     ChatRepository,
     Clock,
@@ -113,7 +114,14 @@ class ChatService:
 
     def open_direct(self, principal: Principal, with_user: str | None) -> ConversationView:
         """A resident and their grid worker (or staff and a resident in their scope); opening it
-        again returns the same conversation."""
+        again returns the same conversation, with my unread count."""
+        conversation, peer_id = self.ensure_direct(principal, with_user)
+        stored = self._chat.conversation(conversation.conversation_id) or conversation
+        member = self._chat.membership(principal.user_id, conversation.conversation_id)
+        return ConversationView(stored, max(0, stored.seq - (member.read_seq if member else 0)), peer_id)
+
+    def ensure_direct(self, principal: Principal, with_user: str | None) -> tuple[Conversation, str]:
+        """Make sure the one-to-one exists (writes only; returns it and the other person's id)."""
         me = self._person(principal.user_id)
         other = self._direct_peer(principal, with_user)
         conversation_id = direct_conversation_id(me.user_id, other.user_id)
@@ -130,9 +138,7 @@ class ChatService:
                 Membership(other.user_id, conversation_id, peer_id=me.user_id),
             ],
         )
-        stored = self._chat.conversation(conversation_id) or conversation
-        member = self._chat.membership(me.user_id, conversation_id)
-        return ConversationView(stored, max(0, stored.seq - (member.read_seq if member else 0)), other.user_id)
+        return conversation, other.user_id
 
     def _direct_peer(self, principal: Principal, with_user: str | None) -> User:
         if principal.role is Role.RESIDENT:
@@ -245,14 +251,14 @@ class ChatService:
         sender = self._users.get(message.sender_id)
         channel = membership.channel if membership else "app"
         return [
-            Notification(
-                notification_id=derived_id(f"chat|{message.message_id}|{peer_id}", message.created_at),
-                user_id=peer_id,
-                kind="chat_message",
-                title=sender.display_name if sender else "新消息",
-                body=message.content.preview if not message.hidden else HIDDEN_TEXT,
-                created_at=message.created_at,
-                data={"conversation_id": message.conversation_id, "message_id": message.message_id, "channel": channel},
+            caused_notification(
+                f"chat|{message.message_id}|{peer_id}",
+                peer_id,
+                message.created_at,
+                "chat_message",
+                sender.display_name if sender else "新消息",
+                message.content.preview if not message.hidden else HIDDEN_TEXT,
+                {"conversation_id": message.conversation_id, "message_id": message.message_id, "channel": channel},
             )
         ]
 

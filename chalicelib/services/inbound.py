@@ -110,7 +110,7 @@ class InboundService:
             report = self._reports.file(principal, new)
             self.reply(message, f"已收到您的报事（编号 {report.report_id[-6:]}），网格员会尽快处理。")
             return Outcome("report", report.report_id)
-        conversation = self._chat.open_direct(principal, None).conversation
+        conversation, _ = self._chat.ensure_direct(principal, None)  # no need to read it back
         posted = self._chat.send(
             principal, conversation.conversation_id, self._content(message), channel=message.channel, key=cause
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.auth import Principal, Role
@@ -13,6 +14,22 @@ from chalicelib.domain.users import BindingStatus, User
 from chalicelib.services.ids import derived_id
 from chalicelib.services.ports import NotificationInbox, NotificationPublisher, UserRepository
 from chalicelib.services.units import check_limit
+
+
+def caused_notification(
+    cause: str, user_id: str, at: datetime, kind: str, title: str, body: str, data: dict[str, Any]
+) -> Notification:
+    """A notification whose id comes from its cause: a redelivered event makes the same one,
+    which the inbox then stores once."""
+    return Notification(
+        notification_id=derived_id(cause, at),
+        user_id=user_id,
+        kind=kind,
+        title=title,
+        body=body,
+        created_at=at,
+        data=data,
+    )
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,7 @@ class BindingEvents:
         if after.status is BindingStatus.PENDING:
             workers = self._users.staff(after.grid_id, Role.GRID_WORKER, 50, None).items
             return [
-                self._notification(
+                caused_notification(
                     f"{cause}|{worker.user_id}",
                     worker.user_id,
                     at,
@@ -92,7 +109,7 @@ class BindingEvents:
             ]
         verified = after.status is BindingStatus.VERIFIED
         return [
-            self._notification(
+            caused_notification(
                 cause,
                 new.user_id,
                 at,
@@ -104,17 +121,3 @@ class BindingEvents:
                 {"grid_id": after.grid_id},
             )
         ]
-
-    @staticmethod
-    def _notification(
-        cause: str, user_id: str, at: Any, kind: str, title: str, body: str, data: dict[str, Any]
-    ) -> Notification:
-        return Notification(
-            notification_id=derived_id(cause, at),
-            user_id=user_id,
-            kind=kind,
-            title=title,
-            body=body,
-            created_at=at,
-            data=data,
-        )

@@ -17,8 +17,9 @@ from typing import Any
 from chalicelib.domain.auth import Role
 from chalicelib.domain.notifications import Notification
 from chalicelib.domain.reports import LADDER, Report, Status, TimelineEntry, ladder_units
-from chalicelib.domain.tree import LEVELS, Level, ancestor_at
+from chalicelib.domain.tree import LEVELS, Level, ancestor_at, level_of
 from chalicelib.services.ids import derived_id
+from chalicelib.services.notifications import caused_notification
 from chalicelib.services.ports import (
     Counters,
     EscalationWorkflow,
@@ -64,8 +65,7 @@ def day_of(at: datetime) -> str:
 
 def counter_key(unit_id: str, day: str, report_id: str) -> tuple[str, int]:
     """The counter item for a unit and day; the busiest units spread over shards by report."""
-    level = LEVELS[len(unit_id.split(".")) - 1]
-    if level in SHARDED_LEVELS:
+    if level_of(unit_id) in SHARDED_LEVELS:
         shard = int(hashlib.sha256(report_id.encode()).hexdigest(), 16) % SHARDS
         return f"{unit_id}#{day}#{shard}", SHARDS
     return f"{unit_id}#{day}", 1
@@ -350,12 +350,5 @@ class ReportEvents:
 
     @staticmethod
     def _note(cause: str, user_id: str, at: datetime, kind: str, title: str, body: str, report: Report) -> Notification:
-        return Notification(
-            notification_id=derived_id(cause, at),
-            user_id=user_id,
-            kind=kind,
-            title=title,
-            body=body,
-            created_at=at,
-            data={"report_id": report.report_id, "status": report.status.value, "level": report.level.value},
-        )
+        data = {"report_id": report.report_id, "status": report.status.value, "level": report.level.value}
+        return caused_notification(cause, user_id, at, kind, title, body, data)
